@@ -1,0 +1,228 @@
+"""JSON endpoints under /api. Each route parses, calls one use case and maps its errors."""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify, request, session
+from flask_wtf.csrf import generate_csrf
+from marshmallow import ValidationError
+
+from ..domain.errors import DomainError
+from ..engine.errors import DefinitionError
+from ..engine.runtime import WorkflowError
+from ..usecases import accounts, filing, tasks
+from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
+from . import schemas
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def ctx():
+    return current_app.extensions["context"]
+
+
+@api.errorhandler(ValidationError)
+def _bad_request(error):
+    return jsonify(message="请求格式有误", errors=error.normalized_messages()), 400
+
+
+@api.errorhandler(Invalid)
+def _invalid(error):
+    return jsonify(message=error.message, errors=error.errors), 422
+
+
+@api.errorhandler(DomainError)
+def _domain(error):
+    return jsonify(message=error.message, errors={error.field or "_": error.message}), 422
+
+
+@api.errorhandler(NotFound)
+def _not_found(error):
+    return jsonify(message=error.message), 404
+
+
+@api.errorhandler(Forbidden)
+def _forbidden(error):
+    return jsonify(message=error.message), 403
+
+
+@api.errorhandler(Conflict)
+def _conflict(error):
+    return jsonify(message=error.message), 409
+
+
+@api.errorhandler(DefinitionError)
+def _definition(error):
+    return jsonify(message=str(error), file=error.file, element=error.element, problem=error.problem), 422
+
+
+@api.errorhandler(WorkflowError)
+def _workflow(error):
+    current_app.logger.exception("workflow step failed")
+    return jsonify(message=f"流程执行出错，已记录，请联系管理员：{error}"), 500
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if "user_id" not in session:
+            return jsonify(message="请先登录"), 401
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@api.post("/login")
+def login():
+    body = schemas.LoginIn().load(request.get_json(force=True, silent=True) or {})
+    user = accounts.authenticate(ctx(), body["username"], body["password"])
+    if user is None:
+        return jsonify(message="用户名或密码错误"), 401
+    session.clear()
+    session["user_id"] = user.id
+    return jsonify(user=schemas.UserOut().dump(user), csrf_token=generate_csrf())
+
+
+@api.post("/logout")
+def logout():
+    session.clear()
+    return jsonify(ok=True)
+
+
+@api.get("/me")
+@login_required
+def me():
+    return jsonify(user=schemas.UserOut().dump(accounts.get_user(ctx(), session["user_id"])),
+                   csrf_token=generate_csrf())
+
+
+@api.post("/filings")
+@login_required
+def start_filing():
+    started = filing.start_filing(ctx(), session["user_id"])
+    return jsonify(schemas.StartedOut().dump(started)), 201
+
+
+@api.post("/attachments")
+@login_required
+def upload_attachment():
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid({"file": "请选择文件"})
+    attachment_id = filing.upload_attachment(ctx(), session["user_id"], upload.filename or "file",
+                                             upload.mimetype, upload.read())
+    return jsonify(id=attachment_id), 201
+
+
+@api.get("/tasks")
+@login_required
+def inbox():
+    query = schemas.InboxQueryIn().load(request.args)
+    rows, total = tasks.inbox(ctx(), session["user_id"], tasks.InboxQuery(**query))
+    return jsonify(schemas.InboxOut().dump(
+        {"items": rows, "total": total, "page": query["page"], "per_page": query["per_page"]}))
+
+
+@api.get("/tasks/<int:task_id>")
+@login_required
+def open_task(task_id):
+    opened = tasks.open_task(ctx(), session["user_id"], task_id)
+    return jsonify(schemas.TaskDetailOut().dump({
+        "task": opened.task, "form": opened.form, "data": opened.data,
+        "earlier_steps": [{"name": n, "title": t} for n, t in opened.earlier_steps]}))
+
+
+@api.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id):
+    tasks.claim(ctx(), session["user_id"], task_id)
+    return jsonify(ok=True)
+
+
+@api.post("/tasks/<int:task_id>/unclaim")
+@login_required
+def unclaim(task_id):
+    tasks.unclaim(ctx(), session["user_id"], task_id)
+    return jsonify(ok=True)
+
+
+@api.post("/tasks/<int:task_id>/complete")
+@login_required
+def complete(task_id):
+    body = schemas.CompleteIn().load(request.get_json(force=True, silent=True) or {})
+    task = tasks.complete(ctx(), session["user_id"], task_id, body["data"])
+    return jsonify(task=schemas.TaskOut().dump(task))
+
+
+@api.post("/tasks/<int:task_id>/return")
+@login_required
+def return_task(task_id):
+    body = schemas.ReturnIn().load(request.get_json(force=True, silent=True) or {})
+    tasks.return_to(ctx(), session["user_id"], task_id, body["to"], body["opinion"])
+    return jsonify(ok=True)
+
+
+@api.get("/cases/<int:instance_id>/timeline")
+@login_required
+def timeline(instance_id):
+    found = tasks.timeline(ctx(), session["user_id"], instance_id)
+    return jsonify(schemas.TimelineOut().dump({
+        "instance_id": found.instance.id, "process_id": found.instance.process_id,
+        "status": found.instance.status, "events": found.events, "next": found.next_tasks,
+        "completed_steps": found.completed_steps, "current_steps": found.current_steps}))
+
+
+@api.get("/filings/<int:filing_id>/receipt")
+@login_required
+def receipt(filing_id):
+    return jsonify(schemas.ReceiptOut().dump(filing.receipt(ctx(), session["user_id"], filing_id)))
+
+
+@api.get("/public/institutions")
+def directory():
+    args = request.args
+    rows = filing.directory(ctx(), args.get("q", ""), args.get("occupation", ""), args.get("jurisdiction", ""),
+                            args.get("kind", ""), page=max(1, args.get("page", 1, type=int)))
+    return jsonify(items=schemas.DirectoryEntryOut(many=True).dump(rows))
+
+
+@api.get("/public/notices")
+def notices():
+    return jsonify(items=schemas.NoticeOut(many=True).dump(filing.open_notices(ctx())))
+
+
+@api.post("/public/notices/<int:notice_id>/objections")
+def objection(notice_id):
+    body = schemas.ObjectionIn().load(request.get_json(force=True, silent=True) or {})
+    objection_id = filing.submit_objection(ctx(), notice_id, body["name"], body["contact"], body["content"])
+    return jsonify(id=objection_id), 201
+
+
+@api.post("/admin/clock")
+@login_required
+def move_clock():
+    """Training instances only: set or advance the shared clock."""
+    from ..usecases import clock as clock_case
+    body = schemas.ClockIn().load(request.get_json(force=True, silent=True) or {})
+    now = clock_case.move(ctx(), session["user_id"], body["set"],
+                          timedelta(days=body["advance_days"]) if body["advance_days"] else None)
+    return jsonify(now=now.isoformat())
+
+
+@api.get("/openapi.json")
+def openapi():
+    spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()])
+    for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
+                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn"):
+        spec.components.schema(name, schema=getattr(schemas, name))
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            methods = sorted(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
+            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            spec.path(path=path, operations={m: {"summary": rule.endpoint,
+                                                 "responses": {"200": {"description": "OK"}}}
+                                             for m in methods})
+    return jsonify(spec.to_dict())

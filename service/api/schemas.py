@@ -1,0 +1,145 @@
+"""Marshmallow schemas: the shape of the JSON API, and the source of its OpenAPI document."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    password = fields.String(required=True, load_only=True)
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    jurisdiction_code = fields.String(allow_none=True)
+    institution_id = fields.Integer(allow_none=True)
+
+
+class InboxQueryIn(Schema):
+    process = fields.String(load_default=None)
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
+    due_before = fields.DateTime(load_default=None)
+    mine = fields.Boolean(load_default=False)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class TaskOut(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    name = fields.String()
+    title = fields.String()
+    subject = fields.String()
+    role = fields.String()
+    form_key = fields.String()
+    jurisdiction_code = fields.String(allow_none=True)
+    state = fields.String()
+    claimed_by = fields.Integer(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class InboxOut(Schema):
+    items = fields.List(fields.Nested(TaskOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class TaskDetailOut(Schema):
+    task = fields.Nested(TaskOut)
+    form = fields.Dict()
+    data = fields.Dict()
+    earlier_steps = fields.List(fields.Dict())
+
+
+class CompleteIn(Schema):
+    data = fields.Dict(required=True)
+
+
+class ReturnIn(Schema):
+    to = fields.String(required=True)
+    opinion = fields.String(required=True)
+
+
+class StartedOut(Schema):
+    filing_id = fields.Integer()
+    instance_id = fields.Integer()
+    task_id = fields.Integer()
+
+
+class EventOut(Schema):
+    at = fields.DateTime()
+    actor_name = fields.String()
+    action = fields.String()
+    task_name = fields.String(allow_none=True)
+    task_title = fields.String(allow_none=True)
+    opinion = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class TimelineOut(Schema):
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    status = fields.String()
+    events = fields.List(fields.Nested(EventOut))
+    next = fields.List(fields.Nested(TaskOut))
+    completed_steps = fields.List(fields.String())
+    current_steps = fields.List(fields.String())
+
+
+class ScopeOut(Schema):
+    occupation_code = fields.String()
+    occupation_name = fields.Function(lambda s: s.occupation.name)
+    level = fields.String()
+
+
+class DirectoryEntryOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    credit_code = fields.String()
+    kind = fields.String()
+    jurisdiction_code = fields.String()
+    filing_code = fields.String()
+    status = fields.String()
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    is_province_wide = fields.Boolean()
+    scope = fields.Function(lambda i: ScopeOut(many=True).dump([s for s in i.scope if s.is_active]))
+
+
+class NoticeOut(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    text = fields.String()
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+    institution = fields.Function(lambda n: n.filing.institution.name)
+    scope = fields.Function(lambda n: n.filing.approved_scope)
+
+
+class ObjectionIn(Schema):
+    name = fields.String(load_default="")
+    contact = fields.String(load_default="")
+    content = fields.String(load_default="")
+
+
+class ReceiptOut(Schema):
+    receipt_number = fields.Function(lambda r: r.filing.receipt_number)
+    filing_code = fields.Function(lambda r: r.institution.filing_code)
+    institution = fields.Function(lambda r: r.institution.name)
+    credit_code = fields.Function(lambda r: r.institution.credit_code)
+    valid_from = fields.Function(lambda r: r.institution.valid_from.isoformat())
+    valid_until = fields.Function(lambda r: r.institution.valid_until.isoformat())
+    pilot_until = fields.Function(lambda r: r.institution.pilot_until.isoformat())
+    scope = fields.Function(lambda r: ScopeOut(many=True).dump(r.scope))
+
+
+class ClockIn(Schema):
+    set = fields.DateTime(load_default=None)
+    advance_days = fields.Integer(load_default=None)

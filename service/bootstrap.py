@@ -1,0 +1,20 @@
+"""The one place that wires database, clock, engine and handlers together.
+Tests wire the same with a fixed clock."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .clock import SystemClock, TrainingClock
+from .store.db import make_engine, make_session_factory
+from .usecases.context import Context
+from .usecases.forms import CHECKS
+from .usecases.handlers import TOPICS
+
+
+def build_context(database_url: str, clock=None, clock_kind: str = "system") -> Context:
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    session_factory = make_session_factory(make_engine(database_url))
+    if clock is None:
+        clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
+    return Context(session_factory=session_factory, clock=clock, topics=set(TOPICS), form_checks=set(CHECKS))

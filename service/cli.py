@@ -1,0 +1,91 @@
+"""Operators' commands: `flask --app service.app <command>`."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ctx():
+    return current_app.extensions["context"]
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("upgrade-db")
+    def upgrade_db():
+        """Create or migrate the database schema (Alembic)."""
+        from .store.migrate import upgrade
+        upgrade(current_app.config["DATABASE_URL"])
+        click.echo("database at head")
+
+    @app.cli.command("deploy")
+    @click.option("--root", default=str(ROOT), help="folder holding bpmn/, dmn/ and forms/")
+    def deploy(root):
+        """Validate and deploy the BPMN, DMN and form files as a new version."""
+        from .engine.definitions import read_bundle
+        from .engine.errors import DefinitionError
+        from .usecases.definitions import deploy as deploy_case
+        try:
+            version_id, is_new = deploy_case(_ctx(), read_bundle(Path(root)), "cli")
+        except DefinitionError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"version {version_id} {'deployed' if is_new else 'already deployed'}")
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Jurisdictions, occupations, one user per role, institutions at several stages."""
+        from .seed import seed_demo as run
+        click.echo(run(_ctx()))
+
+    @app.cli.command("fire-timers")
+    @click.option("--as-of", default=None, help="fire what was due at this instant (ISO), e.g. catch-up")
+    def fire_timers(as_of):
+        from .usecases.timers import fire_due_timers
+        result = fire_due_timers(_ctx(), datetime.fromisoformat(as_of) if as_of else None)
+        click.echo(f"fired {result.fired}, failed {result.failed}")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", required=True)
+    @click.option("--name", "display_name", required=True)
+    @click.option("--jurisdiction", default=None)
+    @click.option("--institution", type=int, default=None)
+    @click.password_option()
+    def create_user(username, role, display_name, jurisdiction, institution, password):
+        from .usecases.accounts import create_user as create
+        from .usecases.errors import Invalid
+        try:
+            user_id = create(_ctx(), username, password, display_name, role, jurisdiction, institution)
+        except Invalid as error:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in error.errors.items())) from None
+        click.echo(f"user {user_id} created")
+
+    @app.cli.command("clock")
+    @click.option("--set", "to", default=None, help="set the training clock to this instant (ISO)")
+    @click.option("--advance-days", type=int, default=None)
+    def clock(to, advance_days):
+        """Show, set or advance the training clock (training instances only)."""
+        from datetime import timedelta
+
+        from .usecases.clock import move
+        from .usecases.errors import Forbidden
+        if to is None and advance_days is None:
+            click.echo(_ctx().clock.now().isoformat())
+            return
+        try:
+            now = move(_ctx(), None, datetime.fromisoformat(to) if to else None,
+                       timedelta(days=advance_days) if advance_days else None)
+        except Forbidden as error:
+            raise click.ClickException(error.message) from None
+        click.echo(now.isoformat())
+
+    @app.cli.command("scheduler")
+    @click.option("--interval", default=15, help="seconds between passes")
+    def scheduler(interval):
+        """Run the scheduler process (its own process; never inside web workers)."""
+        from .scheduler.runner import run
+        run(_ctx(), interval)

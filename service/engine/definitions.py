@@ -1,0 +1,197 @@
+"""Definition bundles: every BPMN, DMN and form file, validated together at deploy time.
+
+A bundle is identified by the hash of its files, so a version is immutable: running
+instances keep the bundle they started on, new instances take the newest.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
+
+from .dmn import Decision, parse_decisions
+from .errors import DefinitionError
+from .parser import ProcessParser
+from .sandbox import Sandbox
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
+FOLDERS = {"bpmn": ".bpmn", "dmn": ".dmn", "forms": ".json"}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    files: dict[str, str]  # "bpmn/filing.bpmn" -> text
+
+    @property
+    def hash(self) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(self.files):
+            digest.update(path.encode() + b"\0" + self.files[path].encode() + b"\0")
+        return digest.hexdigest()
+
+
+def read_bundle(root: Path) -> Bundle:
+    files = {}
+    for folder, suffix in FOLDERS.items():
+        for path in sorted((root / folder).glob(f"*{suffix}")):
+            files[f"{folder}/{path.name}"] = path.read_text(encoding="utf-8")
+    return Bundle(files)
+
+
+@dataclass
+class UserTaskInfo:
+    name: str  # BPMN id
+    title: str
+    role: str
+    form_key: str
+
+
+@dataclass
+class Definitions:
+    """A compiled bundle: what the engine runs and what the doors show."""
+
+    hash: str
+    bundle: Bundle
+    processes: dict[str, Any] = field(default_factory=dict)  # process id -> (spec, subprocess specs)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    forms: dict[str, dict] = field(default_factory=dict)
+    user_tasks: dict[tuple[str, str], UserTaskInfo] = field(default_factory=dict)  # (process, task)
+    process_names: dict[str, str] = field(default_factory=dict)
+
+
+def parse_xml(text: str, file_name: str) -> etree._Element:
+    """XML from analysts' uploads: no DTD, no entities, no network (XXE and billion laughs)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        tree = etree.fromstring(text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as error:
+        raise DefinitionError(file_name, None, f"not well-formed XML: {error}") from None
+    if tree.getroottree().docinfo.doctype:
+        raise DefinitionError(file_name, None, "a DOCTYPE is not allowed in a model file")
+    return tree
+
+
+def compile_bundle(bundle: Bundle, *, roles: set[str], topics: set[str], sandbox: Sandbox,
+                   form_checks: set[str] = frozenset()) -> Definitions:
+    """Parse and validate everything; the first problem found is raised as DefinitionError."""
+    result = Definitions(hash=bundle.hash, bundle=bundle)
+    for path, text in bundle.files.items():
+        if path.startswith("forms/"):
+            result.forms[Path(path).stem] = _check_form(path, text, form_checks)
+        elif path.startswith("dmn/"):
+            for decision in parse_decisions(text.encode("utf-8"), path):
+                if decision.id in result.decisions:
+                    raise DefinitionError(path, decision.id, "a decision with this id exists in another file")
+                result.decisions[decision.id] = decision
+    parser = ProcessParser(validator=BpmnValidator())
+    documents = {}
+    for path, text in bundle.files.items():
+        if path.startswith("bpmn/"):
+            root = parse_xml(text, path)
+            documents[path] = root
+            try:
+                parser.add_bpmn_xml(root, filename=path)
+            except ValidationException as error:
+                raise _definition_error(error, path) from None
+    for path, root in documents.items():
+        _check_document(path, root, result, roles, topics, sandbox)
+        for process in root.iterfind(f"{{{BPMN_NS}}}process"):
+            process_id = process.get("id")
+            if process.get("isExecutable") != "true":
+                continue
+            try:
+                spec = parser.get_spec(process_id)
+                subprocesses = parser.get_subprocess_specs(process_id)
+            except ValidationException as error:
+                raise _definition_error(error, path) from None
+            result.processes[process_id] = (spec, subprocesses)
+            result.process_names[process_id] = process.get("name") or process_id
+    return result
+
+
+def _definition_error(error: ValidationException, path: str) -> DefinitionError:
+    return DefinitionError(error.file_name or path, getattr(error, "id", None) or None, str(error))
+
+
+def _check_form(path: str, text: str, form_checks) -> dict:
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DefinitionError(path, None, f"not valid JSON: {error}") from None
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or None
+        raise DefinitionError(path, where, f"not a valid JSON Schema: {error.message}") from None
+    for check in schema.get("x-checks", []):
+        if check not in form_checks:
+            raise DefinitionError(path, "x-checks", f"unknown check '{check}'; known: {sorted(form_checks)}")
+    return schema
+
+
+def _check_document(path, root, result: Definitions, roles, topics, sandbox: Sandbox):
+    """What SpiffWorkflow does not check: lanes, forms, decisions, topics, expressions."""
+    stem = Path(path).stem
+    process_ids = [p.get("id") for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    if stem not in process_ids:
+        raise DefinitionError(path, None, f"file name must be the process id; found processes {process_ids}")
+    lane_of = {}
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        role = lane.get("name")
+        if role not in roles:
+            raise DefinitionError(path, lane.get("id"), f"lane name '{role}' is not a role; roles: {sorted(roles)}")
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            lane_of[ref.text.strip()] = role
+    for process in root.iterfind(f"{{{BPMN_NS}}}process"):
+        process_id = process.get("id")
+        for node in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+            raise DefinitionError(path, node.get("id"), "script tasks are not allowed; use a service task "
+                                  "(External, topic) or a business rule task")
+        for node in process.iter(f"{{{BPMN_NS}}}userTask"):
+            task_id = node.get("id")
+            form_key = node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey")
+            if task_id not in lane_of:
+                raise DefinitionError(path, task_id, "user task lies in no lane, so no role may act on it")
+            if not form_key:
+                raise DefinitionError(path, task_id, "user task has no form key (camunda:formKey)")
+            if form_key not in result.forms:
+                raise DefinitionError(path, task_id, f"form '{form_key}' does not exist (forms/{form_key}.json)")
+            result.user_tasks[(process_id, task_id)] = UserTaskInfo(
+                task_id, node.get("name") or task_id, lane_of[task_id], form_key)
+        for node in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+            ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
+            if ref not in result.decisions:
+                raise DefinitionError(path, node.get("id"), f"decision '{ref}' does not exist in dmn/")
+        for node in process.iter(f"{{{BPMN_NS}}}serviceTask"):
+            topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
+            if topic not in topics:
+                raise DefinitionError(path, node.get("id"), f"unknown topic '{topic}'; known: {sorted(topics)}")
+        _check_expressions(path, process, sandbox)
+
+
+def _check_expressions(path, process, sandbox: Sandbox):
+    def owner(node):
+        while node is not None and node.get("id") is None:
+            node = node.getparent()
+        return node.get("id") if node is not None else None
+
+    tags = [f"{{{BPMN_NS}}}conditionExpression", f"{{{BPMN_NS}}}timeDate", f"{{{BPMN_NS}}}timeDuration",
+            f"{{{CAMUNDA_MODEL_NS}}}inputParameter"]
+    for tag in tags:
+        for node in process.iter(tag):
+            text = (node.text or "").strip()
+            if not text:
+                raise DefinitionError(path, owner(node), "empty expression")
+            try:
+                sandbox.check(text)
+            except Exception as error:  # the sandbox names the construct it refuses
+                raise DefinitionError(path, owner(node), f"expression '{text}': {error}") from None

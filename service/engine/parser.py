@@ -1,0 +1,81 @@
+"""Parsing BPMN the way Camunda Modeler writes it, with our task specs swapped in."""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.parser.util import first, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import (
+    CamundaBoundaryEventParser,
+    CamundaIntermediateCatchEventParser,
+    CamundaStartEventParser,
+)
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+
+from .specs import ClockDuration, ClockTimeDate, DecisionTask, ExternalServiceTask
+
+
+class ExternalServiceTaskParser(CamundaTaskParser):
+    def create_task(self):
+        topic = self.node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
+        if self.node.get(f"{{{CAMUNDA_MODEL_NS}}}type") != "external" or not topic:
+            self.raise_validation_exception(
+                'service task needs Implementation "External" with a topic (camunda:type="external")')
+        inputs = [(p.get("name"), (p.text or "").strip())
+                  for p in self.xpath(".//camunda:inputOutput/camunda:inputParameter")]
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, parameters=inputs, **self.bpmn_attributes)
+
+
+class DecisionTaskParser(CamundaTaskParser):
+    def create_task(self):
+        return self.spec_class(self.spec, self.bpmn_id, decision_ref=self.get_decision_ref(self.node),
+                               **self.bpmn_attributes)
+
+    @staticmethod
+    def get_decision_ref(node):
+        ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
+        if not ref:
+            raise ValidationException("business rule task needs a decision reference (camunda:decisionRef)",
+                                      node=node)
+        return ref
+
+
+class ClockTimerMixin:
+    """Timers read the injected clock (SpiffWorkflow's read datetime.now())."""
+
+    def parse_timer_event(self, event):
+        name = self.node.get("name", self.node.get("id"))
+        time_date = first(self.xpath(".//bpmn:timeDate"))
+        if time_date is not None:
+            return ClockTimeDate(name, (time_date.text or "").strip())
+        duration = first(self.xpath(".//bpmn:timeDuration"))
+        if duration is not None:
+            return ClockDuration(name, (duration.text or "").strip())
+        raise ValidationException("only timeDate and timeDuration timers are supported (no timeCycle)",
+                                  node=self.node, file_name=self.filename)
+
+
+class StartEventParser(ClockTimerMixin, CamundaStartEventParser):
+    pass
+
+
+class IntermediateCatchEventParser(ClockTimerMixin, CamundaIntermediateCatchEventParser):
+    pass
+
+
+class BoundaryEventParser(ClockTimerMixin, CamundaBoundaryEventParser):
+    pass
+
+
+class ProcessParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
+        full_tag("startEvent"): (StartEventParser, StartEvent),
+        full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
+        full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
+    }
+
+    def __init__(self, validator=None):
+        super().__init__(namespaces=NSMAP, validator=validator)

@@ -1,0 +1,239 @@
+"""Running workflows: start, step, complete, fire timers, deliver messages, save and load.
+
+The only module that drives SpiffWorkflow objects. It knows no Flask and no SQL: the host
+passes a `services` callable for external service tasks and stores the state we return.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .definitions import Definitions
+from .errors import ExpressionError
+from .sandbox import Sandbox
+from .specs import ClockDuration, ClockTimeDate
+
+Services = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
+
+
+class WorkflowError(Exception):
+    """A step of a process failed (an expression, a decision or a service task)."""
+
+
+class ScriptEngine(PythonScriptEngine):
+    """Every expression and decision goes through the sandbox; nothing reaches eval directly."""
+
+    def __init__(self, sandbox: Sandbox, definitions: Definitions, clock, services: Services | None):
+        super().__init__()
+        self.sandbox = sandbox
+        self.definitions = definitions
+        self.clock = clock
+        self.services = services
+
+    def validate(self, expression):
+        self.sandbox.check(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        context = {**(external_context or {}), **task.data}
+        try:
+            return self.sandbox.evaluate(expression, context)
+        except ExpressionError as error:
+            raise WorkflowError(f"{task.task_spec.bpmn_id}: {error}") from error
+
+    def execute(self, task, script, external_context=None):
+        raise WorkflowError("script tasks are not supported")
+
+    def decide(self, decision_ref: str, task) -> dict:
+        return self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
+
+    def call_topic(self, topic: str, task, inputs: dict) -> Mapping[str, Any] | None:
+        if self.services is None:
+            raise WorkflowError(f"no service available for topic '{topic}'")
+        return self.services(topic, task.data, inputs)
+
+
+class StateConverter(BpmnWorkflowConverter):
+    """State only: the spec lives once per definition version, not in every instance."""
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        del dct["spec"], dct["subprocess_specs"]
+        return dct
+
+    def from_dict(self, dct, spec, subprocess_specs):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = {**CAMUNDA_CONFIG, BpmnWorkflow: StateConverter,
+              # events seen by a waiting gateway are kept in the state: our timers too
+              ClockTimeDate: CAMUNDA_CONFIG[TimeDateEventDefinition],
+              ClockDuration: CAMUNDA_CONFIG[DurationTimerEventDefinition]}
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+@dataclass
+class ReadyTask:
+    id: str
+    name: str  # BPMN id
+    title: str
+    role: str
+    form_key: str
+    data: dict
+
+
+@dataclass
+class WaitingTimer:
+    task_id: str
+    name: str
+    due_at: datetime
+
+
+class Engine:
+    """Holds the sandbox and the clock; one per process (web worker, scheduler, CLI)."""
+
+    def __init__(self, sandbox: Sandbox, clock):
+        self.sandbox = sandbox
+        self.clock = clock
+        self.serializer = _serializer()
+
+    def _script_engine(self, definitions: Definitions, services: Services | None) -> ScriptEngine:
+        return ScriptEngine(self.sandbox, definitions, self.clock, services)
+
+    def start(self, definitions: Definitions, process_id: str, data: dict, services: Services) -> BpmnWorkflow:
+        spec, subprocesses = definitions.processes[process_id]
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=self._script_engine(definitions, services))
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        self._step(workflow)
+        return workflow
+
+    def load(self, definitions: Definitions, process_id: str, state: str, services: Services | None):
+        spec, subprocesses = definitions.processes[process_id]
+        workflow = self.serializer.registry.restore(json.loads(state), spec=spec, subprocess_specs=subprocesses)
+        workflow.script_engine = self._script_engine(definitions, services)
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> str:
+        return json.dumps(self.serializer.to_dict(workflow), separators=(",", ":"), ensure_ascii=False,
+                          default=_json_default)
+
+    def _step(self, workflow: BpmnWorkflow):
+        try:
+            workflow.do_engine_steps()
+        except WorkflowException as error:
+            raise WorkflowError(str(error)) from error
+
+    def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict):
+        task = self._ready_task(workflow, task_id)
+        task.data.update(data)
+        task.run()
+        self._step(workflow)
+
+    def return_to(self, workflow: BpmnWorkflow, task_id: str, earlier_name: str, data: dict):
+        """退回: reset to the latest completed run of an earlier user task, keeping its data."""
+        self._ready_task(workflow, task_id)
+        earlier = [t for t in workflow.get_tasks(state=TaskState.COMPLETED, manual=True)
+                   if t.task_spec.bpmn_id == earlier_name]
+        if not earlier:
+            raise WorkflowError(f"step '{earlier_name}' has not been done in this case")
+        target = max(earlier, key=lambda t: t.last_state_change)
+        workflow.reset_from_task_id(target.id, data={**target.data, **data})
+        self._step(workflow)
+
+    def _ready_task(self, workflow, task_id: str):
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise WorkflowError(f"task {task_id} is not open")
+        return task
+
+    def fire_timers(self, workflow: BpmnWorkflow, as_of: datetime | None = None):
+        if as_of is not None:  # catch-up: what was due at `as_of` fires even if the clock is behind
+            workflow.script_engine.clock = _At(max(as_of, self.clock.now()))
+        workflow.refresh_timers()
+        self._step(workflow)
+
+    def deliver(self, workflow: BpmnWorkflow, message: str, payload: dict) -> bool:
+        """Deliver a message; False when the instance is not waiting for it."""
+        def waits_for(task):
+            definition = getattr(task.task_spec, "event_definition", None)
+            parts = getattr(definition, "event_definitions", [definition])
+            return any(isinstance(p, MessageEventDefinition) and p.name == message for p in parts)
+
+        if not any(waits_for(t) for t in workflow.get_tasks(state=TaskState.WAITING)):
+            return False
+        definition = MessageEventDefinition(message)
+        workflow.catch(BpmnEvent(definition, payload={"payload": payload, "result_var": message}))
+        self._step(workflow)
+        return True
+
+    def ready_tasks(self, definitions: Definitions, process_id: str, workflow) -> list[ReadyTask]:
+        result = []
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            info = definitions.user_tasks[(process_id, task.task_spec.bpmn_id)]
+            result.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data))
+        return result
+
+    def waiting_timers(self, workflow) -> list[WaitingTimer]:
+        result = []
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            # an event-based gateway waits on several definitions at once
+            parts = getattr(definition, "event_definitions", [definition])
+            due = task._get_internal_data("event_value")
+            if due and any(isinstance(part, TimerEventDefinition) for part in parts):
+                result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, datetime.fromisoformat(due)))
+        return result
+
+    def data(self, workflow) -> dict:
+        """The data of the latest finished step: what the case knows now."""
+        last = workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    def completed_steps(self, workflow) -> list[str]:
+        return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                if t.task_spec.bpmn_id]
+
+    def current_steps(self, workflow) -> list[str]:
+        return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+                if t.task_spec.bpmn_id]
+
+
+class _At:
+    def __init__(self, now: datetime):
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

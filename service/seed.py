@@ -1,0 +1,99 @@
+"""Demo data: Chizhou's jurisdictions and occupations, one user per role and jurisdiction,
+and institutions at several stages, moved there through the real use cases."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .domain.codes import credit_code_check_char
+from .reference import load_reference_data
+from .store.models import HumanTask, Institution, Jurisdiction, User
+from .usecases import accounts, filing, tasks
+from .usecases.context import Context, unit_of_work
+
+DEMO_PASSWORD = "demo-pass-2024"
+
+
+def demo_credit_code(serial: int, division: str = "341702") -> str:
+    first17 = f"52{division}MJ{serial:07d}"[:17]
+    return first17 + credit_code_check_char(first17)
+
+
+def application(credit_code: str, name: str, kind: str = "social_org", jurisdiction: str = "341702",
+                scope=(("6-31-01-03", "4"),), attachment_id: int = 0, **facts) -> dict:
+    """A complete, eligible application; tests and the demo override what they need."""
+    data = {
+        "name": name, "credit_code": credit_code, "kind": kind, "jurisdiction": jurisdiction,
+        "address": "池州市贵池区长江中路1号", "legal_representative": "张三", "contact_name": "李四",
+        "contact_phone": "13800000000",
+        "scope": [{"occupation_code": code, "level": level, "assessors": 6} for code, level in scope],
+        "is_independent_legal_person": True, "has_good_credit": True, "has_management_rules": True,
+        "has_dedicated_department": True, "has_quality_controls": True, "has_video_monitoring": True,
+        "site_owned": True, "office_area_m2": 80, "theory_site_area_m2": 90, "site_use_years": 5,
+        "theory_seats": 40, "practical_stations": 12,
+        "is_large_or_medium": True, "has_talent_mechanism": True, "scope_related_to_main_business": True,
+        "has_question_bank": True, "serves_own_students": True, "highest_level_by_education": "3",
+    }
+    for material in ("material_filing_form", "material_licence", "material_plan", "material_experts",
+                     "material_assets"):
+        data[material] = str(attachment_id)
+    data.update(facts)
+    return data
+
+
+def seed_demo(ctx: Context) -> str:
+    with unit_of_work(ctx) as session:
+        load_reference_data(session)
+        if session.scalar(select(User.id).limit(1)) is not None:
+            return "demo data already present"
+        jurisdictions = session.scalars(select(Jurisdiction)).all()
+        institutions = []
+        for serial, (name, kind) in enumerate([("池州市职业技能培训评价中心", "social_org"),
+                                               ("池州安达电气有限公司", "enterprise"),
+                                               ("池州市技工学校", "school"),
+                                               ("贵池区新星职业培训学校", "social_org")], start=1):
+            row = Institution(credit_code=demo_credit_code(serial), name=name, kind=kind,
+                              jurisdiction_code="341702", contact_phone="13800000000")
+            session.add(row)
+            institutions.append(row)
+        session.flush()
+        ids = [i.id for i in institutions]
+        codes = [j.code for j in jurisdictions]
+    accounts.create_user(ctx, "analyst", DEMO_PASSWORD, "流程分析员", "analyst")
+    accounts.create_user(ctx, "city", DEMO_PASSWORD, "市人社局 王审核", "city")
+    for n, code in enumerate(codes, start=1):
+        accounts.create_user(ctx, f"county{n}", DEMO_PASSWORD, f"县区人社 {code}", "county", jurisdiction_code=code)
+    users = [accounts.create_user(ctx, f"inst{n}", DEMO_PASSWORD, f"机构经办人{n}", "institution",
+                                  institution_id=i) for n, i in enumerate(ids, start=1)]
+    with unit_of_work(ctx) as session:
+        county = session.scalar(select(User.id).where(User.username == "county1"))
+        city = session.scalar(select(User.id).where(User.username == "city"))
+        names = {i.id: (i.name, i.credit_code, i.kind) for i in session.scalars(select(Institution))}
+
+    def submit(user_id, institution_id):
+        started = filing.start_filing(ctx, user_id)
+        attachment = filing.upload_attachment(ctx, user_id, "备案材料.pdf", "application/pdf", b"%PDF-1.4 demo")
+        name, code, kind = names[institution_id]
+        tasks.complete(ctx, user_id, started.task_id, application(code, name, kind, attachment_id=attachment))
+        return started.instance_id
+
+    def next_task(instance_id):
+        with unit_of_work(ctx) as session:
+            return session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                             HumanTask.state == "open"))
+
+    def review(instance_id, up_to):
+        steps = [(county, {"decision": "forward", "opinion": "材料齐全，同意上报"}),
+                 (city, "approve"),
+                 (county, {"opinion": "同意公示"})]
+        for user_id, data in steps[:up_to]:
+            if data == "approve":
+                opened = tasks.open_task(ctx, user_id, next_task(instance_id))
+                data = {"decision": "approve", "opinion": "同意备案", "approved_scope": opened.data["scope"]}
+            tasks.complete(ctx, user_id, next_task(instance_id), data)
+
+    review(submit(users[0], ids[0]), 3)  # in public notice
+    review(submit(users[1], ids[1]), 1)  # waiting for the city
+    submit(users[2], ids[2])             # waiting for the county
+    filing.start_filing(ctx, users[3])   # a draft
+    return (f"demo data ready: users analyst, city, county1..county{len(codes)}, inst1..inst4; "
+            f"password {DEMO_PASSWORD}")

@@ -1,0 +1,250 @@
+"""Tables. Business facts are columns; workflow state is one JSON text per instance."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Jurisdiction(Base):
+    __tablename__ = "jurisdiction"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    city_code: Mapped[str] = mapped_column(String(6))
+
+
+class Occupation(Base):
+    __tablename__ = "occupation"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    level: Mapped[int] = mapped_column(Integer)  # 4 = 细类, a fileable occupation
+    definition: Mapped[str] = mapped_column(Text, default="")
+    is_digital: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_green: Mapped[bool] = mapped_column(Boolean, default=False)
+    access_type: Mapped[bool] = mapped_column(Boolean, default=False)  # 准入类: not fileable (Art. 8.2, 9.2)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20))
+    jurisdiction_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdiction.code"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Institution(Base):
+    __tablename__ = "institution"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # enterprise | school | social_org
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    legal_representative: Mapped[str] = mapped_column(String(50), default="")
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    # draft | under_review | filed_pilot | filed | suspended | revoked | expired | withdrawn
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    filing_code: Mapped[str | None] = mapped_column(String(13), unique=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    pilot_until: Mapped[date | None] = mapped_column(Date)
+    is_province_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    scope: Mapped[list[ScopeItem]] = relationship(order_by="ScopeItem.id", cascade="all, delete-orphan")
+
+
+class ScopeItem(Base):
+    """A filed (occupation, level) pair of an institution."""
+
+    __tablename__ = "scope_item"
+    __table_args__ = (UniqueConstraint("institution_id", "occupation_code", "level"),
+                      Index("ix_scope_occupation", "occupation_code", "is_active"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    occupation_code: Mapped[str] = mapped_column(ForeignKey("occupation.code"))
+    level: Mapped[str] = mapped_column(String(10))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    occupation: Mapped[Occupation] = relationship(lazy="joined")
+
+
+class Filing(Base):
+    __tablename__ = "filing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"))
+    # draft | under_review | notice | filed | rejected
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    requested_scope: Mapped[list] = mapped_column(JSON, default=list)
+    approved_scope: Mapped[list | None] = mapped_column(JSON)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    receipt_number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    filing_code: Mapped[str | None] = mapped_column(String(13))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    institution: Mapped[Institution] = relationship()
+
+
+class Notice(Base):
+    """公示 (Art. 7): open to objections from anyone until closes_at."""
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"))
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text, default="")
+    opens_at: Mapped[datetime] = mapped_column(DateTime)
+    closes_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    filing: Mapped[Filing] = relationship()
+
+
+class Objection(Base):
+    __tablename__ = "objection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    contact: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | dismissed
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DefinitionVersion(Base):
+    """An immutable bundle of BPMN, DMN and form files, identified by their hash."""
+
+    __tablename__ = "definition_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    files: Mapped[dict] = mapped_column(JSON)
+    deployed_at: Mapped[datetime] = mapped_column(DateTime)
+    deployed_by: Mapped[str] = mapped_column(String(50))
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_instance_business", "business_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(50))
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
+    business_key: Mapped[str] = mapped_column(String(50))  # e.g. "filing:12" for message correlation
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdiction.code"))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | error
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(Base):
+    """An open or finished user task: the inbox reads only this table."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_task_inbox", "state", "role", "jurisdiction_code", "created_at"),
+        Index("ix_task_institution", "state", "institution_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    process_id: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(50))  # BPMN id
+    title: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200), default="")  # what the case is about, for the list
+    role: Mapped[str] = mapped_column(String(20))
+    form_key: Mapped[str] = mapped_column(String(50))
+    jurisdiction_code: Mapped[str | None] = mapped_column(String(12))
+    institution_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open | completed | cancelled
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class Timer(Base):
+    """A waiting timer of an instance; the scheduler fires the due ones."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(50))
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting | fired | failed | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only; each row carries the hash of the one before it (tamper-evident, Art. 8.3, 18)."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(50))
+    instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    task_name: Mapped[str | None] = mapped_column(String(50))
+    task_title: Mapped[str | None] = mapped_column(String(100))
+    opinion: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class CalendarYear(Base):
+    """A year's State Council holiday arrangement entered by an analyst."""
+
+    __tablename__ = "calendar_year"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(50))
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Setting(Base):
+    """Rules kept as data an analyst may change (quota per occupation, filing code serials…)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

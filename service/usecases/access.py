@@ -1,0 +1,59 @@
+"""Who may see and act on what: decided here and nowhere else.
+
+An institution sees only its own; a county only its jurisdiction; the city everything in
+the city. Things a user may not see are reported as not found, never as forbidden.
+"""
+from __future__ import annotations
+
+from sqlalchemy import false, or_, true
+
+from ..store.models import HumanTask, ProcessInstance, User
+
+
+def task_filter(user: User):
+    if user.role == "institution":
+        return (HumanTask.role == "institution") & (HumanTask.institution_id == user.institution_id)
+    if user.role == "county":
+        return (HumanTask.role == "county") & (HumanTask.jurisdiction_code == user.jurisdiction_code)
+    if user.role in ("city", "province"):
+        return HumanTask.role == user.role
+    return false()
+
+
+def instance_filter(user: User):
+    if user.role == "institution":
+        return ProcessInstance.institution_id == user.institution_id
+    if user.role == "county":
+        return ProcessInstance.jurisdiction_code == user.jurisdiction_code
+    if user.role in ("city", "province", "analyst"):
+        return true()
+    return false()
+
+
+def can_see_task(user: User, task: HumanTask) -> bool:
+    if user.role == "institution":
+        return task.role == "institution" and task.institution_id == user.institution_id
+    if user.role == "county":
+        return task.role == "county" and task.jurisdiction_code == user.jurisdiction_code
+    return user.role in ("city", "province") and task.role == user.role
+
+
+def can_see_instance(user: User, instance: ProcessInstance) -> bool:
+    if user.role == "institution":
+        return instance.institution_id == user.institution_id
+    if user.role == "county":
+        return instance.jurisdiction_code == user.jurisdiction_code
+    return user.role in ("city", "province", "analyst")
+
+
+def can_see_institution(user: User, institution) -> bool:
+    if user.role == "institution":
+        return institution.id == user.institution_id
+    if user.role == "county":
+        return institution.jurisdiction_code == user.jurisdiction_code
+    return user.role in ("city", "province", "analyst")
+
+
+def claimable_filter(user: User):
+    """Open tasks the user could work on now: unclaimed or claimed by the user."""
+    return or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by == user.id)

@@ -1,0 +1,107 @@
+"""Wiring: one Context per process (web, scheduler, CLI), and the unit of work per use case."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain import calendar as cal
+from ..engine.definitions import Bundle, Definitions, compile_bundle
+from ..engine.runtime import Engine
+from ..engine.sandbox import Sandbox
+from ..store.models import CalendarYear, DefinitionVersion
+
+ROLES = {"institution", "county", "city", "inspector", "province", "analyst"}
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
+
+
+@dataclass
+class Context:
+    session_factory: sessionmaker[Session]
+    clock: object
+    topics: set[str]
+    form_checks: set[str]
+    calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
+    _definitions: dict[int, Definitions] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _calendar_read_at: float = -1e9
+
+    def __post_init__(self):
+        self.sandbox = Sandbox(self.model_functions())
+        self.engine = Engine(self.sandbox, self.clock)
+
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def model_functions(self) -> dict:
+        """The only functions BPMN and DMN expressions may call (documented in docs/analysts.md)."""
+        return {
+            "today": lambda: self.today().isoformat(),
+            "working_days_after": lambda start, n: self.current_calendar().working_days_after(
+                _as_date(start), int(n)).isoformat(),
+            "end_of": lambda day: cal.end_of(_as_date(day)).isoformat(),
+            "add_years": lambda day, n: cal.add_years(_as_date(day), int(n)).isoformat(),
+            "add_days": lambda day, n: cal.add_days(_as_date(day), int(n)).isoformat(),
+        }
+
+    def current_calendar(self) -> cal.WorkingCalendar:
+        """Analyst-entered years, re-read at most every 30 s so other processes see new entries."""
+        if time.monotonic() - self._calendar_read_at > 30:
+            with self.session_factory() as session:
+                rows = session.scalars(select(CalendarYear)).all()
+                years = {row.year: cal.parse_year_arrangement(row.year, row.text) for row in rows}
+            self.calendar = cal.WorkingCalendar(years)
+            self._calendar_read_at = time.monotonic()
+        return self.calendar
+
+    def forget_calendar(self):
+        self._calendar_read_at = -1e9
+
+    def definitions(self, session: Session, version_id: int) -> Definitions:
+        """Compiled once per process per version; versions never change."""
+        found = self._definitions.get(version_id)
+        if found is None:
+            with self._lock:
+                found = self._definitions.get(version_id)
+                if found is None:
+                    row = session.get(DefinitionVersion, version_id)
+                    found = self.compile(Bundle(dict(row.files)))
+                    self._definitions[version_id] = found
+        return found
+
+    def compile(self, bundle: Bundle) -> Definitions:
+        return compile_bundle(bundle, roles=ROLES, topics=self.topics, sandbox=self.sandbox,
+                              form_checks=self.form_checks)
+
+    def latest_version_id(self, session: Session) -> int:
+        version_id = session.scalar(select(DefinitionVersion.id).order_by(DefinitionVersion.id.desc()).limit(1))
+        if version_id is None:
+            raise RuntimeError("no process definitions deployed: run `flask --app service.app deploy`")
+        return version_id
+
+
+@contextmanager
+def unit_of_work(ctx: Context) -> Iterator[Session]:
+    """One transaction per use case: commit on success, roll back on any error."""
+    session = ctx.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

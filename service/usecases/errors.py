@@ -1,0 +1,25 @@
+"""What a use case can refuse; the doors map these to HTTP statuses and Chinese messages."""
+
+
+class UseCaseError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(UseCaseError):
+    """Also used when the user may not see the thing: no hint that it exists."""
+
+
+class Forbidden(UseCaseError):
+    pass
+
+
+class Conflict(UseCaseError):
+    """Someone else acted first (task completed or claimed, instance changed)."""
+
+
+class Invalid(UseCaseError):
+    def __init__(self, errors: dict[str, str], message: str = "提交的内容有误，请按提示修改"):
+        super().__init__(message)
+        self.errors = errors

@@ -1,0 +1,173 @@
+"""Filing (备案, Art. 7–10): starting an application, the public notice and its objections,
+the receipt and the public directory."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..store.models import (
+    Attachment,
+    Filing,
+    HumanTask,
+    Institution,
+    Notice,
+    Objection,
+    ProcessInstance,
+    ScopeItem,
+    User,
+)
+from . import access, audit, instances
+from .context import Context, unit_of_work
+from .errors import Conflict, Forbidden, Invalid, NotFound
+
+MAX_ATTACHMENT = 20 * 1024 * 1024
+ATTACHMENT_TYPES = {"application/pdf", "image/jpeg", "image/png",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+DIRECTORY_STATUSES = ("filed_pilot", "filed", "suspended")
+
+
+@dataclass
+class Started:
+    filing_id: int
+    instance_id: int
+    task_id: int
+
+
+def start_filing(ctx: Context, user_id: int) -> Started:
+    """An institution user opens an application; the first task is its own form (draft)."""
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        if user.role != "institution" or user.institution_id is None:
+            raise Forbidden("只有评价机构用户可以申请备案")
+        institution = session.get(Institution, user.institution_id)
+        open_filing = session.scalar(select(Filing).where(
+            Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "notice"))))
+        if open_filing is not None:
+            raise Conflict(f"本机构已有一件办理中的备案申请（编号{open_filing.id}），请勿重复申请")
+        filing = Filing(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code)
+        session.add(filing)
+        session.flush()
+        prefill = {"filing_id": filing.id, "institution_id": institution.id, "name": institution.name,
+                   "credit_code": institution.credit_code, "kind": institution.kind,
+                   "jurisdiction": institution.jurisdiction_code, "address": institution.address,
+                   "legal_representative": institution.legal_representative,
+                   "contact_name": institution.contact_name, "contact_phone": institution.contact_phone}
+        instance = instances.start(ctx, session, user, "filing", prefill, business_key=f"filing:{filing.id}",
+                                   institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
+                                   subject=f"{institution.name} 备案申请")
+        audit.record(session, ctx.clock.now(), user, "start", instance_id=instance.id,
+                     institution_id=institution.id, data={"process": "filing", "filing_id": filing.id})
+        task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                            HumanTask.state == "open"))
+        return Started(filing.id, instance.id, task_id)
+
+
+def upload_attachment(ctx: Context, user_id: int, filename: str, content_type: str, content: bytes) -> int:
+    if not content:
+        raise Invalid({"file": "文件为空"})
+    if len(content) > MAX_ATTACHMENT:
+        raise Invalid({"file": "文件超过20MB"})
+    if content_type not in ATTACHMENT_TYPES:
+        raise Invalid({"file": "只接受PDF、JPG、PNG、Word或Excel文件"})
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        row = Attachment(owner_id=user.id, institution_id=user.institution_id, filename=filename[:200],
+                         content_type=content_type, size=len(content),
+                         sha256=hashlib.sha256(content).hexdigest(), content=content,
+                         created_at=ctx.clock.now())
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def open_notices(ctx: Context) -> list[Notice]:
+    with unit_of_work(ctx) as session:
+        now = ctx.clock.now()
+        return list(session.scalars(select(Notice).options(selectinload(Notice.filing)
+                                                           .selectinload(Filing.institution))
+                                    .where(Notice.opens_at <= now, Notice.closes_at > now)
+                                    .order_by(Notice.closes_at)))
+
+
+def submit_objection(ctx: Context, notice_id: int, name: str, contact: str, content: str) -> int:
+    """Anyone may object while the notice is open (Art. 7); the filing's process is told."""
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "请填写姓名或单位"
+    if not (contact or "").strip():
+        errors["contact"] = "请填写联系方式，以便调查核实"
+    if len((content or "").strip()) < 10:
+        errors["content"] = "异议内容不少于10个字，请写明事实和理由"
+    if errors:
+        raise Invalid(errors)
+    with unit_of_work(ctx) as session:
+        notice = session.get(Notice, notice_id)
+        now = ctx.clock.now()
+        if notice is None or notice.opens_at > now:
+            raise NotFound("公示不存在")
+        if notice.closes_at <= now:
+            raise Conflict("公示期已结束，不再受理异议")
+        objection = Objection(notice_id=notice.id, name=name.strip(), contact=contact.strip(),
+                              content=content.strip(), created_at=now)
+        session.add(objection)
+        session.flush()
+        deliver_message(ctx, session, f"filing:{notice.filing_id}", "objection",
+                        {"objection_id": objection.id})
+        audit.record(session, now, None, "objection", institution_id=notice.filing.institution_id,
+                     data={"notice_id": notice.id, "objection_id": objection.id})
+        return objection.id
+
+
+def deliver_message(ctx: Context, session: Session, business_key: str, message: str, payload: dict) -> bool:
+    """Correlate by business key; an instance not waiting for it keeps the fact in its tables."""
+    delivered = False
+    for instance in session.scalars(select(ProcessInstance).where(
+            ProcessInstance.business_key == business_key, ProcessInstance.status == "running")):
+        workflow, definitions = instances.load(ctx, session, instance, None)
+        if ctx.engine.deliver(workflow, message, payload):
+            instances.save(ctx, session, instance, workflow, definitions)
+            delivered = True
+    return delivered
+
+
+@dataclass
+class Receipt:
+    filing: Filing
+    institution: Institution
+    scope: list[ScopeItem]
+
+
+def receipt(ctx: Context, user_id: int, filing_id: int) -> Receipt:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        filing = session.get(Filing, filing_id)
+        if filing is None or not access.can_see_institution(user, filing.institution):
+            raise NotFound("备案不存在")
+        if filing.status != "filed":
+            raise NotFound("尚未出具备案回执")
+        institution = filing.institution
+        return Receipt(filing, institution, [s for s in institution.scope if s.is_active])
+
+
+def directory(ctx: Context, q: str = "", occupation: str = "", jurisdiction: str = "", kind: str = "",
+              page: int = 1, per_page: int = 50) -> list[Institution]:
+    """The public directory: filed institutions only (never drafts, rejected or revoked)."""
+    with unit_of_work(ctx) as session:
+        statement = select(Institution).options(selectinload(Institution.scope)).where(
+            Institution.status.in_(DIRECTORY_STATUSES))
+        if q:
+            statement = statement.where(or_(Institution.name.contains(q), Institution.filing_code == q))
+        if jurisdiction:
+            statement = statement.where(Institution.jurisdiction_code == jurisdiction)
+        if kind:
+            statement = statement.where(Institution.kind == kind)
+        if occupation:
+            statement = statement.where(Institution.scope.any(
+                (ScopeItem.is_active) & or_(ScopeItem.occupation_code == occupation,
+                                            ScopeItem.occupation.has(name=occupation))))
+        statement = statement.order_by(Institution.filing_code).offset((page - 1) * per_page).limit(per_page)
+        return list(session.scalars(statement))

@@ -1,0 +1,145 @@
+"""What the external service tasks of the models do: they write business facts to tables.
+
+A BPMN service task names a topic (`camunda:topic`); the handler of that topic gets the
+task data and the task's input parameters and returns what to merge into the data.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain import calendar as cal
+from ..domain.codes import format_filing_code
+from ..domain.levels import LEVELS
+from ..store.models import Filing, Institution, Notice, Objection, ProcessInstance, ScopeItem, Setting, User
+from . import audit
+from .context import Context
+
+
+def services(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None):
+    def call(topic, data, inputs):
+        return TOPICS[topic](ctx, session, instance, actor, dict(data), dict(inputs))
+    return call
+
+
+def _filing(session: Session, data) -> Filing:
+    return session.get(Filing, int(data["filing_id"]))
+
+
+def record_application(ctx, session, instance, actor, data, inputs):
+    """Art. 7, 10: the application reaches the county; its facts feed the eligibility tables."""
+    filing = _filing(session, data)
+    institution = filing.institution
+    for name in ("name", "address", "legal_representative", "contact_name", "contact_phone", "kind"):
+        if data.get(name) is not None:
+            setattr(institution, name, data[name])
+    if institution.status == "draft":
+        institution.credit_code = data["credit_code"]
+    scope = data.get("scope") or []
+    filing.requested_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
+    filing.status, filing.submitted_at = "under_review", ctx.clock.now()
+    if institution.status == "draft":
+        institution.status = "under_review"
+    ranks = [LEVELS[s["level"]].rank for s in scope if s.get("level") in LEVELS]
+    highest = max(ranks, default=0)
+    allowed = data.get("highest_level_by_education")
+    return {
+        "kind": institution.kind,
+        "min_assessors": min((int(s.get("assessors") or 0) for s in scope), default=0),
+        "occupation_count": len({s["occupation_code"] for s in scope}),
+        "highest_requested_level_rank": highest,
+        # Art. 12: a school certifies within its education level
+        "level_above_education": bool(allowed in LEVELS and highest > LEVELS[allowed].rank),
+    }
+
+
+def reject_filing(ctx, session, instance, actor, data, inputs):
+    filing = _filing(session, data)
+    filing.status, filing.decided_at = "rejected", ctx.clock.now()
+    filing.rejection_reason = data.get("opinion")
+    if filing.institution.status == "under_review":
+        filing.institution.status = "draft"
+    return {}
+
+
+def open_notice(ctx, session, instance, actor, data, inputs):
+    """Art. 7: the county publishes the filing for at least 5 working days (the model says how long)."""
+    filing = _filing(session, data)
+    closes_at = datetime.fromisoformat(inputs["closes_at"])
+    scope = data.get("approved_scope") or filing.requested_scope
+    filing.approved_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
+    filing.status = "notice"
+    notice = Notice(filing_id=filing.id, jurisdiction_code=filing.jurisdiction_code,
+                    title=f"{filing.institution.name} 职业技能等级认定备案公示",
+                    text=data.get("notice_text") or "", opens_at=ctx.clock.now(), closes_at=closes_at)
+    session.add(notice)
+    session.flush()
+    return {"notice_id": notice.id, "notice_closes_at": closes_at.isoformat()}
+
+
+def count_objections(ctx, session, instance, actor, data, inputs):
+    count = session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.notice_id == int(data["notice_id"]), Objection.status == "open"))
+    return {"open_objections": count}
+
+
+def resolve_objections(ctx, session, instance, actor, data, inputs):
+    """The county's finding applies to every objection open when it investigated."""
+    status = "upheld" if data.get("finding") == "upheld" else "dismissed"
+    for objection in session.scalars(select(Objection).where(
+            Objection.notice_id == int(data["notice_id"]), Objection.status == "open")):
+        objection.status = status
+    return {}
+
+
+def issue_receipt(ctx, session, instance, actor, data, inputs):
+    """Art. 7: 赋码, 备案回执, reported to the provincial centre; valid three years, one-year pilot."""
+    filing = _filing(session, data)
+    institution = filing.institution
+    today = ctx.today()
+    if institution.filing_code is None:
+        institution.filing_code = format_filing_code(institution.kind, _next_serial(session, institution.kind))
+    filing.filing_code = institution.filing_code
+    filing.receipt_number = f"CZBA{today.year}{filing.id:06d}"
+    filing.status, filing.decided_at = "filed", ctx.clock.now()
+    institution.status = "filed_pilot"
+    institution.valid_from = today
+    institution.valid_until = cal.add_days(cal.add_years(today, 3), -1)
+    institution.pilot_until = cal.add_days(cal.add_years(today, 1), -1)
+    wanted = {(s["occupation_code"], s["level"]) for s in filing.approved_scope or filing.requested_scope}
+    existing = {(s.occupation_code, s.level): s for s in institution.scope}
+    for key, item in existing.items():
+        item.is_active = key in wanted
+    for code, level in wanted - set(existing):
+        institution.scope.append(ScopeItem(occupation_code=code, level=level, is_active=True))
+    audit.record(session, ctx.clock.now(), None, "reported_to_province", instance_id=instance.id,
+                 institution_id=institution.id, data={"filing_code": institution.filing_code})
+    return {"filing_code": institution.filing_code, "receipt_number": filing.receipt_number,
+            "valid_until": institution.valid_until.isoformat()}
+
+
+def _next_serial(session: Session, kind: str) -> int:
+    """Serials per code letter; the setting row is locked so two approvals never share a code."""
+    from ..domain.codes import FILING_CODE_LETTER
+    key = f"filing_code_serial_{FILING_CODE_LETTER[kind]}"
+    setting = session.execute(select(Setting).where(Setting.key == key).with_for_update()).scalar()
+    if setting is None:
+        setting = Setting(key=key, value="0")
+        session.add(setting)
+    setting.value = str(int(setting.value) + 1)
+    session.flush()
+    return int(setting.value)
+
+
+TOPICS = {
+    "record_application": record_application,
+    "reject_filing": reject_filing,
+    "open_notice": open_notice,
+    "count_objections": count_objections,
+    "resolve_objections": resolve_objections,
+    "issue_receipt": issue_receipt,
+}
+
+__all__ = ["TOPICS", "services", "Institution"]

@@ -1,0 +1,180 @@
+"""The task inbox and acting on tasks: claim, unclaim, open, complete, return."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..store.models import AuditEvent, HumanTask, ProcessInstance, User
+from . import access, audit, forms, instances
+from .context import Context, unit_of_work
+from .errors import Conflict, Invalid, NotFound
+
+
+@dataclass
+class InboxQuery:
+    process: str | None = None
+    state: str = "open"
+    due_before: datetime | None = None
+    mine: bool = False
+    page: int = 1
+    per_page: int = 20
+
+
+def inbox(ctx: Context, user_id: int, query: InboxQuery) -> tuple[list[HumanTask], int]:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        where = [access.task_filter(user), HumanTask.state == query.state]
+        if query.process:
+            where.append(HumanTask.process_id == query.process)
+        if query.due_before:
+            where.append(HumanTask.due_at <= query.due_before)
+        if query.mine:
+            where.append(HumanTask.claimed_by == user.id)
+        total = session.scalar(select(func.count()).select_from(HumanTask).where(*where))
+        rows = session.scalars(select(HumanTask).where(*where).order_by(HumanTask.created_at.desc(),
+                               HumanTask.id.desc()).offset((query.page - 1) * query.per_page)
+                               .limit(query.per_page)).all()
+        return list(rows), total
+
+
+def _visible_task(session: Session, user: User, task_id: int, lock=False) -> HumanTask:
+    statement = select(HumanTask).where(HumanTask.id == task_id)
+    task = session.scalar(statement.with_for_update() if lock else statement)
+    if task is None or not access.can_see_task(user, task):
+        raise NotFound("任务不存在")
+    return task
+
+
+def _must_be_open_for(session, task: HumanTask, user: User):
+    if task.state != "open":
+        who = session.get(User, task.completed_by) if task.completed_by else None
+        when = task.completed_at.strftime("%Y-%m-%d %H:%M:%S") if task.completed_at else ""
+        raise Conflict(f"该任务已由{who.display_name if who else '他人'}于{when}办理，无需重复提交"
+                       if task.state == "completed" else "该任务已不在办理中")
+    if task.claimed_by not in (None, user.id):
+        raise Conflict(f"该任务已被{session.get(User, task.claimed_by).display_name}签收")
+
+
+def claim(ctx: Context, user_id: int, task_id: int) -> None:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        task = _visible_task(session, user, task_id, lock=True)
+        _must_be_open_for(session, task, user)
+        task.claimed_by = user.id
+        audit.record(session, ctx.clock.now(), user, "claim", instance_id=task.instance_id,
+                     institution_id=task.institution_id, task_name=task.name, task_title=task.title)
+
+
+def unclaim(ctx: Context, user_id: int, task_id: int) -> None:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        task = _visible_task(session, user, task_id, lock=True)
+        _must_be_open_for(session, task, user)
+        task.claimed_by = None
+        audit.record(session, ctx.clock.now(), user, "unclaim", instance_id=task.instance_id,
+                     institution_id=task.institution_id, task_name=task.name, task_title=task.title)
+
+
+@dataclass
+class OpenTask:
+    task: HumanTask
+    form: dict
+    data: dict
+    earlier_steps: list[tuple[str, str]]  # (name, title) a reviewer may return the case to
+
+
+def open_task(ctx: Context, user_id: int, task_id: int) -> OpenTask:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        task = _visible_task(session, user, task_id)
+        instance = session.get(ProcessInstance, task.instance_id)
+        workflow, definitions = instances.load_readonly(ctx, session, instance)
+        data = {}
+        if task.state == "open":
+            spiff_task = next((t for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)
+                               if t.id == task.spiff_task_id), None)
+            data = dict(spiff_task.data) if spiff_task else {}
+        done = ctx.engine.completed_steps(workflow)
+        earlier = [(info.name, info.title) for (pid, name), info in definitions.user_tasks.items()
+                   if pid == instance.process_id and name in done and name != task.name]
+        return OpenTask(task, definitions.forms[task.form_key], data, earlier)
+
+
+def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> HumanTask:
+    try:
+        with unit_of_work(ctx) as session:
+            user = session.get(User, user_id)
+            task = _visible_task(session, user, task_id, lock=True)
+            _must_be_open_for(session, task, user)
+            instance = session.get(ProcessInstance, task.instance_id)
+            definitions = ctx.definitions(session, instance.definition_id)
+            schema = definitions.forms[task.form_key]
+            # Only the form's own fields: a client cannot overwrite case data like filing_id.
+            data = {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
+            workflow, _ = instances.load(ctx, session, instance, user)
+            current = next((t.data for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)
+                            if t.id == task.spiff_task_id), {})
+            errors = forms.validate(session, user, schema, data, dict(current))
+            if errors:
+                raise Invalid(errors)
+            ctx.engine.complete(workflow, task.spiff_task_id, data)
+            instances.save(ctx, session, instance, workflow, definitions)
+            now = ctx.clock.now()
+            task.state, task.completed_at, task.completed_by = "completed", now, user.id
+            audit.record(session, now, user, "complete", instance_id=instance.id,
+                         institution_id=instance.institution_id, task_name=task.name, task_title=task.title,
+                         opinion=data.get("opinion"), data=data)
+            return task
+    except StaleDataError:
+        raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
+
+
+def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opinion: str) -> None:
+    """退回: send the case back to an earlier step, with a mandatory opinion."""
+    if not opinion or len(opinion.strip()) < 2:
+        raise Invalid({"opinion": "退回须填写审批意见"})
+    try:
+        with unit_of_work(ctx) as session:
+            user = session.get(User, user_id)
+            task = _visible_task(session, user, task_id, lock=True)
+            _must_be_open_for(session, task, user)
+            instance = session.get(ProcessInstance, task.instance_id)
+            instances.advance(ctx, session, instance, user, lambda engine, wf: engine.return_to(
+                wf, task.spiff_task_id, earlier_name, {"return_opinion": opinion}))
+            now = ctx.clock.now()
+            task.state, task.completed_at, task.completed_by = "completed", now, user.id
+            audit.record(session, now, user, "return", instance_id=instance.id,
+                         institution_id=instance.institution_id, task_name=task.name, task_title=task.title,
+                         opinion=opinion, data={"to": earlier_name})
+    except StaleDataError:
+        raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
+
+
+@dataclass
+class Timeline:
+    instance: ProcessInstance
+    events: list[AuditEvent]
+    next_tasks: list[HumanTask]
+    completed_steps: list[str]
+    current_steps: list[str]
+    bpmn: str
+
+
+def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None or not access.can_see_instance(user, instance):
+            raise NotFound("案件不存在")
+        events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance.id)
+                                 .order_by(AuditEvent.id)).all()
+        next_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                             HumanTask.state == "open")).all()
+        workflow, definitions = instances.load_readonly(ctx, session, instance)
+        return Timeline(instance, list(events), list(next_tasks), ctx.engine.completed_steps(workflow),
+                        ctx.engine.current_steps(workflow),
+                        definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""))

@@ -1,0 +1,73 @@
+"""Shared fixtures: a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL),
+migrated once per run; a fixed clock that tests move; the app wired to both."""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service.app import create_app
+from service.bootstrap import build_context
+from service.clock import FixedClock
+from service.engine.definitions import read_bundle
+from service.reference import load_reference_data
+from service.store.migrate import upgrade
+from service.store.models import Base
+from service.usecases.context import unit_of_work
+from service.usecases.definitions import deploy
+
+ROOT = Path(__file__).resolve().parent.parent
+KEEP = {"jurisdiction", "occupation", "definition_version", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url is None:
+        folder = tempfile.mkdtemp(prefix="skill-eval-test-")
+        url = f"sqlite:///{folder}/test.db"
+    else:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def prepared(database_url):
+    ctx = build_context(database_url, clock=FixedClock(datetime(2024, 9, 2, 9, 0)))
+    with unit_of_work(ctx) as session:
+        load_reference_data(session)
+    deploy(ctx, read_bundle(ROOT), "tests")
+    return database_url
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2024, 9, 2, 9, 0))
+
+
+@pytest.fixture
+def ctx(prepared, clock):
+    context = build_context(prepared, clock=clock)
+    yield context
+    with unit_of_work(context) as session:
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP]
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                session.execute(text(f"DELETE FROM {table}"))
+    context.session_factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def app(ctx):
+    return create_app({"DATABASE_URL": ctx.session_factory.kw["bind"].url.render_as_string(False),
+                       "SECRET_KEY": "test", "TESTING": True}, context=ctx)

@@ -1,0 +1,250 @@
+"""The whole filing (Art. 7–10) through the API, as the institution, county, city and the
+public would do it, with the clock moved across the 2024 National Day holiday."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from service.store.models import Institution, Timer
+from service.usecases.audit import verify_chain
+from service.usecases.context import unit_of_work
+from service.usecases.timers import fire_due_timers
+from tests.helpers import Api, application, demo_credit_code, make_institution, make_staff
+
+
+@pytest.fixture
+def people(app, ctx):
+    make_staff(ctx)
+    make_institution(ctx)
+    return {name: Api(app, name) for name in ("inst1", "county", "county_dz", "city")}
+
+
+def submit_application(api, **overrides):
+    started = api.post("/api/filings")
+    assert started.status_code == 201, started.get_json()
+    attachment = api.upload()
+    data = application(demo_credit_code(1), "池州市职业技能培训评价中心", attachment_id=attachment, **overrides)
+    return started.get_json(), data, api.complete(started.get_json()["task_id"], data)
+
+
+def forward_and_approve(people):
+    county, city = people["county"], people["city"]
+    review = county.only_task("initial_review")
+    assert county.complete(review["id"], {"decision": "forward", "opinion": "材料齐全，同意上报"}).status_code == 200
+    task = city.only_task("city_review")
+    scope = city.get(f"/api/tasks/{task['id']}").get_json()["data"]["scope"]
+    response = city.complete(task["id"], {"decision": "approve", "opinion": "同意备案", "approved_scope": scope})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_filing_goes_from_application_to_receipt_across_national_day(people, ctx, clock):
+    institution, county, city = people["inst1"], people["county"], people["city"]
+    started, _, response = submit_application(institution)
+    assert response.status_code == 200, response.get_json()
+    forward_and_approve(people)
+
+    clock.set(datetime(2024, 9, 27, 10, 0))  # Art. 7: the county publishes on a Friday before the holiday
+    publish = county.only_task("publish_notice")
+    assert county.complete(publish["id"], {"opinion": "同意公示"}).status_code == 200
+    notices = institution.get("/api/public/notices").get_json()["items"]
+    assert [n["institution"] for n in notices] == ["池州市职业技能培训评价中心"]
+    # 5 working days: Sun 29 Sep (make-up day), 30 Sep, 8, 9 and 10 Oct; closes when 10 Oct ends
+    assert notices[0]["closes_at"] == "2024-10-11T00:00:00"
+
+    clock.set(datetime(2024, 10, 5, 12, 0))  # in the middle of the holiday: still open
+    assert fire_due_timers(ctx).fired == 0
+    assert len(institution.get("/api/public/notices").get_json()["items"]) == 1
+    assert city.open_tasks() == []
+    assert institution.get(f"/api/filings/{started['filing_id']}/receipt").status_code == 404
+    assert institution.get("/api/public/institutions").get_json()["items"] == []
+
+    clock.set(datetime(2024, 10, 10, 23, 59))  # the 5th working day is not over yet
+    assert fire_due_timers(ctx).fired == 0
+
+    clock.set(datetime(2024, 10, 11, 0, 0))
+    assert fire_due_timers(ctx).fired == 1
+    assert institution.get("/api/public/notices").get_json()["items"] == []
+    assign = city.only_task("assign_code")
+    assert city.complete(assign["id"], {"opinion": "同意赋码，出具备案回执"}).status_code == 200
+
+    receipt = institution.get(f"/api/filings/{started['filing_id']}/receipt").get_json()
+    assert receipt["filing_code"] == "S000034000001"
+    assert receipt["valid_from"] == "2024-10-11" and receipt["valid_until"] == "2027-10-10"
+    assert receipt["pilot_until"] == "2025-10-10"
+    assert [(s["occupation_code"], s["level"]) for s in receipt["scope"]] == [("6-31-01-03", "4")]
+    listed = institution.get("/api/public/institutions?occupation=电工").get_json()["items"]
+    assert [(i["name"], i["status"]) for i in listed] == [("池州市职业技能培训评价中心", "filed_pilot")]
+
+    timeline = institution.get(f"/api/cases/{started['instance_id']}/timeline").get_json()
+    assert timeline["status"] == "completed"
+    opinions = [e["opinion"] for e in timeline["events"] if e["opinion"]]
+    assert opinions == ["材料齐全，同意上报", "同意备案", "同意公示", "同意赋码，出具备案回执"]
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) is None
+
+
+def test_objection_during_notice_is_investigated_and_upheld_rejects(people, ctx, clock):
+    institution, county = people["inst1"], people["county"]
+    public = county.client.application.test_client()
+    started, _, _ = submit_application(institution)
+    forward_and_approve(people)
+    clock.set(datetime(2024, 9, 27, 10, 0))
+    county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    notice = public.get("/api/public/notices").get_json()["items"][0]
+
+    empty = public.post(f"/api/public/notices/{notice['id']}/objections", json={"name": "", "content": "短"})
+    assert empty.status_code == 422 and set(empty.get_json()["errors"]) == {"name", "contact", "content"}
+    clock.set(datetime(2024, 9, 30, 9, 0))
+    response = public.post(f"/api/public/notices/{notice['id']}/objections",
+                           json={"name": "王五", "contact": "13900000000",
+                                 "content": "该机构理论考试场地实际不足60平方米，与申报不符。"})
+    assert response.status_code == 201, response.get_json()
+
+    investigate = county.only_task("investigate_objection")
+    response = county.complete(investigate["id"], {"finding": "upheld", "opinion": "经现场核查，异议属实"})
+    assert response.status_code == 200, response.get_json()
+    with unit_of_work(ctx) as session:
+        row = session.scalar(select(Institution))
+        assert row.status == "draft" and row.filing_code is None
+        assert session.scalars(select(Timer.state)).all() == ["cancelled"]
+    assert institution.get(f"/api/filings/{started['filing_id']}/receipt").status_code == 404
+    assert institution.get("/api/public/institutions").get_json()["items"] == []
+
+
+def test_objection_after_notice_closed_is_refused(people, ctx, clock):
+    institution, county = people["inst1"], people["county"]
+    submit_application(institution)
+    forward_and_approve(people)
+    clock.set(datetime(2024, 9, 27, 10, 0))
+    county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    notice_id = institution.get("/api/public/notices").get_json()["items"][0]["id"]
+    clock.set(datetime(2024, 10, 11, 8, 0))
+    response = institution.client.post(f"/api/public/notices/{notice_id}/objections",
+                                       json={"name": "王五", "contact": "139", "content": "迟到的异议内容十个字以上"})
+    assert response.status_code == 409
+
+
+def test_county_rejection_ends_the_filing(people, ctx):
+    institution, county = people["inst1"], people["county"]
+    started, _, _ = submit_application(institution)
+    review = county.only_task("initial_review")
+    response = county.complete(review["id"], {"decision": "reject", "opinion": "机构不具备独立法人资格"})
+    assert response.status_code == 200
+    timeline = institution.get(f"/api/cases/{started['instance_id']}/timeline").get_json()
+    assert timeline["status"] == "completed" and timeline["next"] == []
+    assert institution.open_tasks() == []
+
+
+def test_return_for_correction_keeps_the_data(people):
+    institution, county = people["inst1"], people["county"]
+    _, data, _ = submit_application(institution, address="池州市贵池区秋浦西路88号")
+    review = county.only_task("initial_review")
+    response = county.complete(review["id"], {"decision": "correction", "opinion": "请补充场地租赁协议"})
+    assert response.status_code == 200
+    again = institution.only_task("submit_application")
+    kept = institution.get(f"/api/tasks/{again['id']}").get_json()["data"]
+    assert kept["address"] == "池州市贵池区秋浦西路88号"
+    assert kept["scope"] == data["scope"]
+    assert kept["opinion"] == "请补充场地租赁协议"  # the county's reason is shown to the institution
+    assert institution.complete(again["id"], kept).status_code == 200
+    assert county.only_task("initial_review")
+
+
+def test_reviewer_must_write_an_opinion(people):
+    institution, county = people["inst1"], people["county"]
+    submit_application(institution)
+    review = county.only_task("initial_review")
+    response = county.complete(review["id"], {"decision": "forward"})
+    assert response.status_code == 422
+    assert "opinion" in response.get_json()["errors"]
+
+
+def test_unmet_art8_conditions_come_back_to_the_institution_with_their_articles(people):
+    institution = people["inst1"]
+    _, _, response = submit_application(institution, office_area_m2=30, theory_seats=20)
+    assert response.status_code == 200
+    again = institution.only_task("submit_application")
+    unmet = institution.get(f"/api/tasks/{again['id']}").get_json()["data"]["unmet"]
+    assert len(unmet) == 2
+    assert all(u.startswith("第八条") for u in unmet)
+    assert any("50平方米" in u for u in unmet) and any("30" in u for u in unmet)
+    assert people["county"].open_tasks() == []
+
+
+def test_access_type_occupation_is_refused_at_submission(people):
+    institution = people["inst1"]
+    started = institution.post("/api/filings").get_json()
+    access_type = "4-07-05-01"  # in the 2021 national vocational qualification directory
+    data = application(demo_credit_code(1), "机构", attachment_id=institution.upload(),
+                       scope=((access_type, "4"),))
+    response = institution.complete(started["task_id"], data)
+    assert response.status_code == 422
+    assert "准入" in response.get_json()["errors"]["scope"]
+
+
+def test_wrong_credit_code_is_refused_and_named(people):
+    institution = people["inst1"]
+    started = institution.post("/api/filings").get_json()
+    code = demo_credit_code(1)
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    data = application(wrong, "机构", attachment_id=institution.upload())
+    response = institution.complete(started["task_id"], data)
+    assert response.status_code == 422
+    assert "校验码" in response.get_json()["errors"]["credit_code"]
+    # nothing typed is lost: the task is still open with its data
+    assert institution.only_task("submit_application")["id"] == started["task_id"]
+
+
+def test_county_of_another_jurisdiction_sees_nothing_and_can_do_nothing(people):
+    institution, county, other = people["inst1"], people["county"], people["county_dz"]
+    started, _, _ = submit_application(institution)
+    review = county.only_task("initial_review")
+    assert other.open_tasks() == []
+    assert other.get(f"/api/tasks/{review['id']}").status_code == 404
+    assert other.post(f"/api/tasks/{review['id']}/claim").status_code == 404
+    assert other.complete(review["id"], {"decision": "reject", "opinion": "越权操作"}).status_code == 404
+    assert other.get(f"/api/cases/{started['instance_id']}/timeline").status_code == 404
+    assert county.only_task("initial_review")["state"] == "open"
+
+
+def test_second_completion_of_the_same_task_is_a_clear_conflict(people):
+    institution, county = people["inst1"], people["county"]
+    submit_application(institution)
+    review = county.only_task("initial_review")
+    assert county.complete(review["id"], {"decision": "forward", "opinion": "同意上报"}).status_code == 200
+    again = county.complete(review["id"], {"decision": "forward", "opinion": "同意上报"})
+    assert again.status_code == 409
+    assert "已由" in again.get_json()["message"]
+
+
+def test_claimed_task_cannot_be_completed_by_a_colleague(app, ctx, people):
+    from service.usecases import accounts
+    accounts.create_user(ctx, "county2", "secret-pass-1", "贵池区另一审核员", "county", jurisdiction_code="341702")
+    colleague = Api(app, "county2")
+    submit_application(people["inst1"])
+    review = people["county"].only_task("initial_review")
+    assert people["county"].post(f"/api/tasks/{review['id']}/claim").status_code == 200
+    response = colleague.complete(review["id"], {"decision": "forward", "opinion": "同意上报"})
+    assert response.status_code == 409 and "签收" in response.get_json()["message"]
+
+
+def test_city_can_return_the_case_to_the_county(people):
+    institution, county, city = people["inst1"], people["county"], people["city"]
+    submit_application(institution)
+    county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
+    task = city.only_task("city_review")
+    steps = city.get(f"/api/tasks/{task['id']}").get_json()["earlier_steps"]
+    assert "initial_review" in [s["name"] for s in steps]
+    assert city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": ""}).status_code == 422
+    response = city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": "请核实场地"})
+    assert response.status_code == 200
+    assert county.only_task("initial_review")
+    assert city.open_tasks() == []
+
+
+def test_openapi_document_lists_the_endpoints(app):
+    spec = app.test_client().get("/api/openapi.json").get_json()
+    assert "/api/tasks/{task_id}/complete" in spec["paths"]
+    assert "InboxOut" in spec["components"]["schemas"]

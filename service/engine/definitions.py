@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
 from .dmn import Decision, parse_decisions
-from .errors import DefinitionError
+from .errors import DefinitionError, ExpressionError
 from .parser import ProcessParser
 from .sandbox import Sandbox
 
@@ -88,7 +88,7 @@ def compile_bundle(bundle: Bundle, *, roles: set[str], topics: set[str], sandbox
         if path.startswith("forms/"):
             result.forms[Path(path).stem] = _check_form(path, text, form_checks)
         elif path.startswith("dmn/"):
-            for decision in parse_decisions(text.encode("utf-8"), path):
+            for decision in parse_decisions(text.encode("utf-8"), path, sandbox=sandbox):
                 if decision.id in result.decisions:
                     raise DefinitionError(path, decision.id, "a decision with this id exists in another file")
                 result.decisions[decision.id] = decision
@@ -193,5 +193,5 @@ def _check_expressions(path, process, sandbox: Sandbox):
                 raise DefinitionError(path, owner(node), "empty expression")
             try:
                 sandbox.check(text)
-            except Exception as error:  # the sandbox names the construct it refuses
-                raise DefinitionError(path, owner(node), f"expression '{text}': {error}") from None
+            except ExpressionError as error:  # the sandbox names the construct it refuses
+                raise DefinitionError(path, owner(node), str(error)) from None

@@ -45,6 +45,7 @@ def prepared(database_url):
     with unit_of_work(ctx) as session:
         load_reference_data(session)
     deploy(ctx, read_bundle(ROOT), "tests")
+    ctx.session_factory.kw["bind"].dispose()
     return database_url
 
 

@@ -12,16 +12,14 @@ from service.domain.occupations import (
     split_marker,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"  # the repository's copy of the shared data
 
 HEADER = "level,code,code_num,name,definition,tasks,csco_code_num,alias\n"
 
 
 @pytest.fixture(scope="module")
 def real_catalogue():
-    if not (SHARED_DATA / "occupations-2022.csv").is_file():
-        pytest.skip(f"shared reference data not found at {SHARED_DATA}")
-    return load_catalogue(SHARED_DATA / "occupations-2022.csv", SHARED_DATA / "occupations-demo.csv")
+    return load_catalogue(DATA / "occupations-2022.csv", DATA / "occupations-demo.csv")
 
 
 @pytest.mark.parametrize(

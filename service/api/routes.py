@@ -61,6 +61,11 @@ def _definition(error):
 
 @api.errorhandler(WorkflowError)
 def _workflow(error):
+    cause = error.__cause__
+    while cause is not None and not isinstance(cause, DomainError):
+        cause = cause.__cause__
+    if cause is not None:  # e.g. a calendar year not entered yet: staff must see why, nothing is saved
+        return jsonify(message=cause.message), 409
     current_app.logger.exception("workflow step failed")
     return jsonify(message=f"流程执行出错，已记录，请联系管理员：{error}"), 500
 
@@ -211,12 +216,22 @@ def move_clock():
     return jsonify(now=now.isoformat())
 
 
+@api.put("/admin/calendar/<int:year>")
+@login_required
+def enter_calendar_year(year):
+    """An analyst enters a year's State Council holiday arrangement (lines `2027-01-01 休`)."""
+    from ..usecases import calendar as calendar_case
+    body = schemas.CalendarYearIn().load(request.get_json(force=True, silent=True) or {})
+    calendar_case.enter_year(ctx(), session["user_id"], year, body["text"])
+    return jsonify(ok=True)
+
+
 @api.get("/openapi.json")
 def openapi():
     spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
-                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn"):
+                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn", "CalendarYearIn"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

@@ -143,3 +143,7 @@ class ReceiptOut(Schema):
 class ClockIn(Schema):
     set = fields.DateTime(load_default=None)
     advance_days = fields.Integer(load_default=None)
+
+
+class CalendarYearIn(Schema):
+    text = fields.String(required=True)

@@ -95,8 +95,16 @@ def check_filing_scope(session: Session, data: dict) -> dict[str, str]:
 
 
 def check_quota(session: Session, data: dict) -> dict[str, str]:
-    """Art. 7: at most N social organisations per occupation, counted city-wide (N is data)."""
-    if data.get("kind") != "social_org" or data.get("decision") != "approve":
+    """Art. 7: the city may reduce the scope, never widen it; at most N social organisations
+    per occupation, counted city-wide (N is data)."""
+    if data.get("decision") != "approve":
+        return {}
+    requested = {(s["occupation_code"], s["level"]) for s in data.get("scope") or []}
+    wider = [f"{s['occupation_code']}/{s['level']}" for s in data.get("approved_scope") or []
+             if (s["occupation_code"], s["level"]) not in requested]
+    if wider:
+        return {"approved_scope": f"批准范围不能超出申请范围：{'、'.join(wider)}"}
+    if data.get("kind") != "social_org":
         return {}
     quota = int(session.scalar(select(Setting.value).where(Setting.key == "social_org_quota")) or DEFAULT_QUOTA)
     own = int(data["institution_id"])

@@ -248,3 +248,41 @@ def test_openapi_document_lists_the_endpoints(app):
     spec = app.test_client().get("/api/openapi.json").get_json()
     assert "/api/tasks/{task_id}/complete" in spec["paths"]
     assert "InboxOut" in spec["components"]["schemas"]
+
+
+ARRANGEMENT_2027 = """2027-01-01 休
+2027-02-06..2027-02-13 休
+2027-02-14 班
+"""
+
+
+def test_notice_crossing_into_a_year_without_calendar_data_is_refused_until_an_analyst_enters_it(
+        app, people, clock):
+    institution, county = people["inst1"], people["county"]
+    submit_application(institution)
+    forward_and_approve(people)
+    clock.set(datetime(2026, 12, 28, 10, 0))  # five working days later is in 2027
+    publish = county.only_task("publish_notice")
+    response = county.complete(publish["id"], {"opinion": "同意公示"})
+    assert response.status_code == 409
+    assert "2027年的法定节假日安排尚未录入" in response.get_json()["message"]
+    assert county.only_task("publish_notice")["id"] == publish["id"]  # nothing lost, still open
+
+    analyst = Api(app, "analyst")
+    assert county.client.put("/api/admin/calendar/2027", json={"text": ARRANGEMENT_2027},
+                             headers=county.headers).status_code == 403
+    bad = analyst.client.put("/api/admin/calendar/2027", json={"text": "2027-13-01 休"}, headers=analyst.headers)
+    assert bad.status_code == 422 and "第1行" in bad.get_json()["message"]
+    ok = analyst.client.put("/api/admin/calendar/2027", json={"text": ARRANGEMENT_2027}, headers=analyst.headers)
+    assert ok.status_code == 200, ok.get_json()
+
+    assert county.complete(publish["id"], {"opinion": "同意公示"}).status_code == 200
+    notice = institution.get("/api/public/notices").get_json()["items"][0]
+    # 29, 30, 31 Dec, (1 Jan holiday), 4 and 5 Jan 2027
+    assert notice["closes_at"] == "2027-01-06T00:00:00"
+
+
+def test_training_clock_is_moved_only_by_analysts_and_never_with_the_system_clock(app, people):
+    analyst = Api(app, "analyst")
+    refused = analyst.post("/api/admin/clock", json={"advance_days": 3})
+    assert refused.status_code == 403 and "真实时钟" in refused.get_json()["message"]

@@ -231,7 +231,8 @@ def openapi():
     spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
-                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn", "CalendarYearIn"):
+                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn",
+                 "CalendarYearIn"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

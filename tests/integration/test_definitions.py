@@ -1,0 +1,70 @@
+"""Deploying models: broken files are refused naming file, element and problem; versions
+are immutable and running instances keep theirs."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from service.engine.definitions import Bundle, read_bundle
+from service.engine.errors import DefinitionError
+from service.store.models import DefinitionVersion, ProcessInstance
+from service.usecases.context import unit_of_work
+from service.usecases.definitions import deploy
+from tests.conftest import ROOT
+from tests.helpers import Api, make_institution, make_staff
+
+
+def edited(path: str, old: str, new: str) -> Bundle:
+    files = dict(read_bundle(ROOT).files)
+    assert old in files[path], f"{old!r} not in {path}"
+    files[path] = files[path].replace(old, new, 1)
+    return Bundle(files)
+
+
+@pytest.mark.parametrize(("path", "old", "new", "element", "problem"), [
+    ("bpmn/filing.bpmn", 'camunda:formKey="initial_review"', 'camunda:formKey="no_such_form"',
+     "initial_review", "form 'no_such_form' does not exist"),
+    ("bpmn/filing.bpmn", "${decision == 'forward'}", "${decision ==}", None, "expression"),
+    ("bpmn/filing.bpmn", "${decision == 'forward'}", "${().__class__}", None, "expression"),
+    ("bpmn/filing.bpmn", 'camunda:topic="open_notice"', 'camunda:topic="send_fax"', "open_notice", "unknown topic"),
+    ("bpmn/filing.bpmn", 'camunda:decisionRef="social_org_eligibility"', 'camunda:decisionRef="nope"',
+     "eligibility_social_org", "decision 'nope' does not exist"),
+    ("bpmn/filing.bpmn", 'name="county"', 'name="mayor"', "lane_county", "not a role"),
+    ("dmn/social_org_eligibility.dmn", "&lt; 50", "between 1 and 50", None, "unsupported"),
+    ("forms/initial_review.json", '"minLength": 2', '"minLength": "two"', None, "JSON Schema"),
+])
+def test_broken_model_is_refused_naming_file_element_and_problem(ctx, path, old, new, element, problem):
+    with pytest.raises(DefinitionError) as refused:
+        deploy(ctx, edited(path, old, new), "analyst")
+    assert refused.value.file == path
+    if element:
+        assert refused.value.element == element
+    assert problem in str(refused.value)
+    with unit_of_work(ctx) as session:
+        assert len(session.scalars(select(DefinitionVersion)).all()) == 1  # nothing stored
+
+
+def test_xml_with_entities_is_refused(ctx):
+    bundle = edited("bpmn/filing.bpmn", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                    '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>')
+    with pytest.raises(DefinitionError, match="DOCTYPE"):
+        deploy(ctx, bundle, "analyst")
+
+
+def test_new_version_serves_new_instances_while_running_ones_keep_theirs(app, ctx):
+    make_staff(ctx)
+    make_institution(ctx)
+    institution = Api(app, "inst1")
+    first = institution.post("/api/filings").get_json()
+    same_id, is_new = deploy(ctx, read_bundle(ROOT), "analyst")
+    assert not is_new
+    renamed = edited("bpmn/filing.bpmn", 'name="县区初审"', 'name="县区人社部门初审"')
+    new_id, is_new = deploy(ctx, renamed, "analyst")
+    assert is_new and new_id != same_id
+
+    make_institution(ctx, serial=2, name="池州市第二评价中心")
+    second = Api(app, "inst2").post("/api/filings").get_json()
+    with unit_of_work(ctx) as session:
+        versions = {i.id: i.definition_id for i in session.scalars(select(ProcessInstance))}
+    assert versions[first["instance_id"]] == same_id
+    assert versions[second["instance_id"]] == new_id

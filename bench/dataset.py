@@ -143,6 +143,8 @@ class Builder:
                 for variant in range(self.seeds_per_cell):
                     serial += 1
                     kind = kinds[serial % 3]
+                    if stage == "institution" and variant % 4 == 3:
+                        kind = "social_org"  # its Art. 8 site conditions are the ones left unmet below
                     scope_size = 1 + serial % 3
                     levels = ("4", "3", "5")
                     seed = Seed(code, stage, variant, kind=kind,

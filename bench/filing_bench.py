@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import math
 import os
@@ -24,19 +23,19 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, func, select, text  # noqa: E402
+from sqlalchemy import LargeBinary, cast, event, func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from service.app import create_app  # noqa: E402
 from service.bootstrap import build_context  # noqa: E402
 from service.clock import FixedClock  # noqa: E402
 from service.store.models import HumanTask, ProcessInstance, Timer  # noqa: E402
+from service.usecases import tasks  # noqa: E402
 from service.usecases.context import unit_of_work  # noqa: E402
 from service.usecases.timers import fire_due_timers  # noqa: E402
 
@@ -72,17 +71,28 @@ def fmt(s: dict) -> str:
 
 
 class StatementCounter:
-    """Counts what reaches the database driver (SQLAlchemy `before_cursor_execute`)."""
+    """Counts what reaches the database driver (SQLAlchemy `before_cursor_execute`), and while
+    `timing` is on, the time each kind of statement takes in the driver (until `after_cursor_execute`)."""
 
     def __init__(self, engine):
         self.count = 0
         self.recording: list[str] | None = None
+        self.timing = False
+        self.times: dict[str, list[float]] = {}
+        self._started = 0.0
         event.listen(engine, "before_cursor_execute", self._seen)
+        event.listen(engine, "after_cursor_execute", self._done)
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany):
         self.count += 1
         if self.recording is not None:
             self.recording.append(" ".join(statement.split()))
+        self._started = time.perf_counter()
+
+    def _done(self, conn, cursor, statement, parameters, context, executemany):
+        if self.timing:
+            key = " ".join(statement.split())[:70]
+            self.times.setdefault(key, []).append(time.perf_counter() - self._started)
 
     def reset(self) -> None:
         self.count = 0
@@ -96,6 +106,7 @@ class Client:
         response = self.client.post("/api/login", json={"username": username, "password": dataset.PASSWORD})
         assert response.status_code == 200, response.get_json()
         self.headers = {"X-CSRFToken": response.get_json()["csrf_token"]}
+        self.user_id = response.get_json()["user"]["id"]
 
     def inbox(self):
         return self.client.get("/api/tasks")
@@ -108,7 +119,7 @@ def state_sizes(ctx) -> dict:
     with unit_of_work(ctx) as session:
         postgres = session.get_bind().dialect.name == "postgresql"
         nbytes = func.octet_length(ProcessInstance.state) if postgres else \
-            func.length(func.cast(ProcessInstance.state, __import__("sqlalchemy").LargeBinary))
+            func.length(cast(ProcessInstance.state, LargeBinary))
         row = session.execute(select(func.max(func.length(ProcessInstance.state)),
                                      func.avg(func.length(ProcessInstance.state)),
                                      func.max(nbytes), func.avg(nbytes), func.count())).one()
@@ -162,15 +173,51 @@ def profile_completions(ctx, county: Client, batch: list, how: str, out_dir: Pat
     run()
     profiler.disable()
     profiler.dump_stats(out_dir / "profile_completion.pstats")
-    buffer = io.StringIO()
-    stats = pstats.Stats(profiler, stream=buffer).strip_dirs()
-    buffer.write(f"--- {len(batch)} completions, sorted by own time (tottime) ---\n")
-    stats.sort_stats("tottime").print_stats(top)
-    buffer.write(f"--- sorted by cumulative time ---\n")
-    stats.sort_stats("cumulative").print_stats(top)
-    report = buffer.getvalue()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    entries = [(short_path(file), line, name, nc, tt, ct) for (file, line, name), (_cc, nc, tt, ct, _callers)
+               in stats.stats.items()]
+    lines = [f"cProfile, {len(batch)} completions, {total * 1000:.0f} ms profiled "
+             f"({total / len(batch) * 1000:.2f} ms each, profiler overhead included)"]
+    components: dict[str, float] = {}
+    for file, _line, _name, _nc, tt, _ct in entries:
+        components[component(file)] = components.get(component(file), 0.0) + tt
+    lines.append("own time by component:")
+    for name, tt in sorted(components.items(), key=lambda kv: -kv[1])[:12]:
+        lines.append(f"  {tt / total * 100:5.1f}%  {name}")
+    lines.append(f"top {top} functions by own time (tottime):")
+    lines.append(f"  {'own%':>6} {'cum%':>6} {'calls':>8}  file:function")
+    for file, line, name, nc, tt, ct in sorted(entries, key=lambda e: -e[4])[:top]:
+        lines.append(f"  {tt / total * 100:5.1f}% {ct / total * 100:5.1f}% {nc:>8}  {file}:{line}:{name}")
+    lines.append("the service's own functions by cumulative time (what each call site costs, callees included):")
+    own = [e for e in entries if e[0].startswith("service/")]
+    for file, line, name, nc, tt, ct in sorted(own, key=lambda e: -e[5])[:top]:
+        lines.append(f"  {tt / total * 100:5.1f}% {ct / total * 100:5.1f}% {nc:>8}  {file}:{line}:{name}")
+    report = "\n".join(lines) + "\n"
     (out_dir / "profile_completion.txt").write_text(report, encoding="utf-8")
     return report
+
+
+def short_path(file: str) -> str:
+    """A profile entry's file, relative to site-packages or to the repository."""
+    if "site-packages/" in file:
+        return file.split("site-packages/", 1)[1]
+    if file.startswith(str(ROOT)):
+        return file[len(str(ROOT)) + 1:]
+    if "/lib/python3" in file:
+        return "stdlib/" + file.split("/lib/python3", 1)[1].split("/", 1)[-1]
+    return file
+
+
+def component(file: str) -> str:
+    if file.startswith("~") or file.startswith("<"):
+        return "builtins and C code (sqlite3/psycopg driver calls, json, dict…)"
+    head = file.split("/", 1)[0]
+    if head == "stdlib":
+        return "stdlib/" + file.split("/")[1].removesuffix(".py")
+    if head in ("service", "bench"):
+        return "/".join(file.split("/")[:2])
+    return head
 
 
 def verdict(ok: bool) -> str:
@@ -189,6 +236,9 @@ def main(argv=None) -> int:
     parser.add_argument("--completions", type=int, default=200)
     parser.add_argument("--inbox-reads", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--usecase-only", type=int, default=50, metavar="N",
+                        help="also time N completions calling service.usecases.tasks.complete directly "
+                        "(no Flask): shows what the HTTP layer adds")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile N more completions after the measured ones (0: no profile)")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
@@ -233,12 +283,13 @@ def main(argv=None) -> int:
 
     candidates = review_tasks(ctx)
     random.Random(7).shuffle(candidates)
-    needed = args.warmup + args.completions + args.profile
+    needed = args.warmup + args.completions + args.usecase_only + args.profile
     if len(candidates) < needed:
         raise SystemExit(f"only {len(candidates)} open initial reviews in {dataset.BENCH_COUNTY}, need {needed}: "
                          "raise --instances")
-    warm, measured, profiled = (candidates[:args.warmup], candidates[args.warmup:args.warmup + args.completions],
-                                candidates[args.warmup + args.completions:needed])
+    cut = [args.warmup, args.warmup + args.completions, args.warmup + args.completions + args.usecase_only]
+    warm, measured, direct, profiled = (candidates[:cut[0]], candidates[cut[0]:cut[1]], candidates[cut[1]:cut[2]],
+                                        candidates[cut[2]:needed])
 
     # ------------------------------------------------------------------ warm-up
     for task_id, spiff_id, state, _ in warm:
@@ -271,10 +322,11 @@ def main(argv=None) -> int:
         counter.reset()
         if n == 0:
             counter.recording = statements
+        counter.timing = True
         started = time.perf_counter()
         response = county.complete(task_id, DECISION)
         api_times.append(time.perf_counter() - started)
-        counter.recording = None
+        counter.recording, counter.timing = None, False
         sql_counts.append(counter.count)
         assert response.status_code == 200, response.get_json()
         assert response.get_json()["task"]["state"] == "completed"
@@ -284,6 +336,12 @@ def main(argv=None) -> int:
             HumanTask.instance_id.in_([m[3] for m in measured]), HumanTask.state == "open",
             HumanTask.name == "city_review"))
     assert moved == len(measured), moved
+
+    direct_times = []
+    for task_id, *_ in direct:
+        started = time.perf_counter()
+        tasks.complete(ctx, county.user_id, task_id, dict(DECISION))
+        direct_times.append(time.perf_counter() - started)
 
     profile_report = None
     if profiled:
@@ -341,10 +399,19 @@ def main(argv=None) -> int:
     print(f"  bare  {fmt(bare)}")
     print(f"        (bare = Engine.load + Engine.complete + Engine.dump on the same stored state; no SQL, "
           f"no Flask, no service task handlers: the forward path runs none)")
+    if direct_times:
+        results["completion_usecase_ms"] = summary(direct_times)
+        print(f"  use case {fmt(results['completion_usecase_ms'])}")
+        print("        (use case = service.usecases.tasks.complete called directly: SQL and engine, no Flask)")
     print(f"  API / bare: median {ratio_median:.2f}x, mean {results['completion_vs_bare']['mean']:.2f}x, "
           f"p95 {ratio_p95:.2f}x")
     print(f"  SQL statements per completion: mean {results['sql_per_completion']['mean']:.1f}, "
-          f"min {min(sql_counts)}, max {max(sql_counts)}")
+          f"min {min(sql_counts)}, max {max(sql_counts)}; time in the driver per completion, by statement:")
+    in_driver = sorted(counter.times.items(), key=lambda kv: -sum(kv[1]))
+    results["sql_ms_per_completion"] = {k: sum(v) * 1000 / len(measured) for k, v in in_driver}
+    for key, values in in_driver:
+        print(f"    {sum(values) * 1000 / len(measured):6.3f} ms  (median {statistics.median(values) * 1000:.3f})  {key}")
+    print(f"    {sum(results['sql_ms_per_completion'].values()):6.3f} ms  in all (commit not included)")
     print(f"inbox (GET /api/tasks, first page of {first_page['total']} open county tasks in {dataset.BENCH_COUNTY})")
     print(f"  {fmt(inbox)}")
     print(f"  SQL statements per read: mean {results['sql_per_inbox']['mean']:.1f}")
@@ -357,7 +424,8 @@ def main(argv=None) -> int:
         print(f"  {status}: max {s['max_bytes']:,} bytes, mean {s['mean_bytes']:,.0f} bytes")
     if profile_report:
         print()
-        print(f"profile of {len(profiled)} completions ({args.profiler}; full report in {work}):")
+        where = f"; full report in {work}" if args.keep else " (--keep keeps the full report)"
+        print(f"profile of {len(profiled)} completions ({args.profiler}{where}):")
         print(profile_report)
 
     print()

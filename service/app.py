@@ -19,8 +19,8 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
-        JSON_AS_ASCII=False,
     )
+    app.json.ensure_ascii = False  # Chinese stays readable in responses
     app.config.update({k: v for k, v in settings.items() if k not in ("SECRET_KEY",)})
     app.extensions["context"] = context or build_context(settings["DATABASE_URL"],
                                                          clock_kind=settings["CLOCK"])

@@ -286,3 +286,47 @@ def test_training_clock_is_moved_only_by_analysts_and_never_with_the_system_cloc
     analyst = Api(app, "analyst")
     refused = analyst.post("/api/admin/clock", json={"advance_days": 3})
     assert refused.status_code == 403 and "真实时钟" in refused.get_json()["message"]
+
+
+def file_directly(ctx, serial, occupation="6-31-01-03", kind="social_org"):
+    """An institution already filed for `occupation` (as a migrated filing would be)."""
+    from service.store.models import ScopeItem
+    with unit_of_work(ctx) as session:
+        row = Institution(credit_code=demo_credit_code(serial), name=f"已备案机构{serial}", kind=kind,
+                          jurisdiction_code="341721", status="filed", filing_code=f"S0000340{serial:05d}")
+        row.scope.append(ScopeItem(occupation_code=occupation, level="3"))
+        session.add(row)
+
+
+def test_fourth_social_org_for_same_occupation_is_refused(people, ctx):
+    for serial in (11, 12, 13):  # Art. 7: three social organisations already hold 电工, city-wide
+        file_directly(ctx, serial)
+    file_directly(ctx, 14, kind="enterprise")  # enterprises do not count towards the quota
+    institution, county, city = people["inst1"], people["county"], people["city"]
+    submit_application(institution, scope=(("6-31-01-03", "4"), ("6-18-02-04", "4")))
+    county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
+    task = city.only_task("city_review")
+    scope = city.get(f"/api/tasks/{task['id']}").get_json()["data"]["scope"]
+    refused = city.complete(task["id"], {"decision": "approve", "opinion": "同意", "approved_scope": scope})
+    assert refused.status_code == 422
+    message = refused.get_json()["errors"]["approved_scope"]
+    assert "第七条" in message and "6-31-01-03" in message and "6-18-02-04" not in message
+
+    reduced = [s for s in scope if s["occupation_code"] != "6-31-01-03"]
+    response = city.complete(task["id"], {"decision": "approve", "opinion": "核减电工后同意",
+                                          "approved_scope": reduced})
+    assert response.status_code == 200
+    county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    notice = institution.get("/api/public/notices").get_json()["items"][0]
+    assert [s["occupation_code"] for s in notice["scope"]] == ["6-18-02-04"]
+
+
+def test_city_cannot_approve_more_than_was_requested(people):
+    institution, county, city = people["inst1"], people["county"], people["city"]
+    submit_application(institution)
+    county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
+    task = city.only_task("city_review")
+    wider = [{"occupation_code": "6-31-01-03", "level": "4", "assessors": 6},
+             {"occupation_code": "6-18-02-04", "level": "4", "assessors": 6}]
+    refused = city.complete(task["id"], {"decision": "approve", "opinion": "同意", "approved_scope": wider})
+    assert refused.status_code == 422 and "超出申请范围" in refused.get_json()["errors"]["approved_scope"]

@@ -32,6 +32,9 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
     csrf.exempt(routes.login)
     csrf.exempt(routes.objection)
 
+    from .web.pages import pages
+    app.register_blueprint(pages)
+
     from . import cli
     cli.register(app)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import quote
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -121,6 +122,14 @@ def upload_attachment():
     return jsonify(id=attachment_id), 201
 
 
+@api.get("/attachments/<int:attachment_id>")
+@login_required
+def download_attachment(attachment_id):
+    row = filing.download_attachment(ctx(), session["user_id"], attachment_id)
+    return current_app.response_class(row.content, mimetype=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}"})
+
+
 @api.get("/tasks")
 @login_required
 def inbox():
@@ -159,6 +168,14 @@ def complete(task_id):
     body = schemas.CompleteIn().load(request.get_json(force=True, silent=True) or {})
     task = tasks.complete(ctx(), session["user_id"], task_id, body["data"])
     return jsonify(task=schemas.TaskOut().dump(task))
+
+
+@api.put("/tasks/<int:task_id>/draft")
+@login_required
+def save_draft(task_id):
+    body = schemas.CompleteIn().load(request.get_json(force=True, silent=True) or {})
+    tasks.save_draft(ctx(), session["user_id"], task_id, body["data"])
+    return jsonify(ok=True)
 
 
 @api.post("/tasks/<int:task_id>/return")
@@ -216,6 +233,16 @@ def move_clock():
     return jsonify(now=now.isoformat())
 
 
+@api.post("/admin/definitions")
+@login_required
+def deploy_definitions():
+    """Analysts deploy changed BPMN, DMN or form files: {"files": {"bpmn/filing.bpmn": "<xml…>"}}."""
+    from ..usecases.definitions import deploy_changes
+    body = schemas.DeployIn().load(request.get_json(force=True, silent=True) or {})
+    version_id, is_new = deploy_changes(ctx(), session["user_id"], body["files"])
+    return jsonify(version_id=version_id, is_new=is_new), 201 if is_new else 200
+
+
 @api.put("/admin/calendar/<int:year>")
 @login_required
 def enter_calendar_year(year):
@@ -232,7 +259,7 @@ def openapi():
                    plugins=[MarshmallowPlugin()])
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
                  "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn",
-                 "CalendarYearIn"):
+                 "CalendarYearIn", "DeployIn"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

@@ -147,3 +147,7 @@ class ClockIn(Schema):
 
 class CalendarYearIn(Schema):
     text = fields.String(required=True)
+
+
+class DeployIn(Schema):
+    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)

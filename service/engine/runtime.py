@@ -154,6 +154,9 @@ class Engine:
         task.run()
         self._step(workflow)
 
+    def save_draft(self, workflow: BpmnWorkflow, task_id: str, data: dict):
+        self._ready_task(workflow, task_id).data.update(data)
+
     def return_to(self, workflow: BpmnWorkflow, task_id: str, earlier_name: str, data: dict):
         """退回: reset to the latest completed run of an earlier user task, keeping its data."""
         self._ready_task(workflow, task_id)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..engine.definitions import Bundle
-from ..store.models import DefinitionVersion
+from ..engine.definitions import FOLDERS, Bundle
+from ..engine.errors import DefinitionError
+from ..store.models import DefinitionVersion, User
 from .context import Context, unit_of_work
+from .errors import Forbidden
 
 
 def deploy(ctx: Context, bundle: Bundle, deployed_by: str) -> tuple[int, bool]:
@@ -22,3 +24,20 @@ def deploy(ctx: Context, bundle: Bundle, deployed_by: str) -> tuple[int, bool]:
         session.flush()
         ctx._definitions[row.id] = definitions
         return row.id, True
+
+
+def deploy_changes(ctx: Context, user_id: int, changed: dict[str, str]) -> tuple[int, bool]:
+    """An analyst uploads changed files (e.g. a process saved in the modeler); they replace
+    the same paths of the newest version and the whole bundle is validated again."""
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        if user.role != "analyst":
+            raise Forbidden("只有分析员可以发布流程和决策表")
+        current = session.get(DefinitionVersion, ctx.latest_version_id(session))
+        files = dict(current.files)
+    for path in changed:
+        folder, _, name = path.partition("/")
+        if folder not in FOLDERS or "/" in name or not name.endswith(FOLDERS[folder]):
+            raise DefinitionError(path, None, "files go to bpmn/*.bpmn, dmn/*.dmn or forms/*.json")
+    files.update(changed)
+    return deploy(ctx, Bundle(files), user.username)

@@ -84,6 +84,19 @@ def upload_attachment(ctx: Context, user_id: int, filename: str, content_type: s
         return row.id
 
 
+def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> Attachment:
+    """The uploader, its institution, and staff who may see that institution."""
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        row = session.get(Attachment, attachment_id)
+        institution = session.get(Institution, row.institution_id) if row and row.institution_id else None
+        if row is None or not (row.owner_id == user.id or (
+                institution is not None and access.can_see_institution(user, institution))):
+            raise NotFound("附件不存在")
+        row.content  # load the deferred column inside the session
+        return row
+
+
 def open_notices(ctx: Context) -> list[Notice]:
     with unit_of_work(ctx) as session:
         now = ctx.clock.now()

@@ -133,6 +133,25 @@ def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Human
         raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
 
 
+def save_draft(ctx: Context, user_id: int, task_id: int, submitted: dict) -> None:
+    """Keep what the user typed without submitting it: no validation, nothing moves on."""
+    try:
+        with unit_of_work(ctx) as session:
+            user = session.get(User, user_id)
+            task = _visible_task(session, user, task_id, lock=True)
+            _must_be_open_for(session, task, user)
+            instance = session.get(ProcessInstance, task.instance_id)
+            workflow, definitions = instances.load(ctx, session, instance, user)
+            schema = definitions.forms[task.form_key]
+            data = {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
+            ctx.engine.save_draft(workflow, task.spiff_task_id, data)
+            instances.save(ctx, session, instance, workflow, definitions)
+            audit.record(session, ctx.clock.now(), user, "draft", instance_id=instance.id,
+                         institution_id=instance.institution_id, task_name=task.name, task_title=task.title)
+    except StaleDataError:
+        raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
+
+
 def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opinion: str) -> None:
     """退回: send the case back to an earlier step, with a mandatory opinion."""
     if not opinion or len(opinion.strip()) < 2:

@@ -68,3 +68,22 @@ def test_new_version_serves_new_instances_while_running_ones_keep_theirs(app, ct
         versions = {i.id: i.definition_id for i in session.scalars(select(ProcessInstance))}
     assert versions[first["instance_id"]] == same_id
     assert versions[second["instance_id"]] == new_id
+
+
+def test_analyst_deploys_a_changed_process_through_the_api_and_a_broken_one_is_refused(app, ctx):
+    make_staff(ctx)
+    analyst, county = Api(app, "analyst"), Api(app, "county")
+    text = read_bundle(ROOT).files["bpmn/filing.bpmn"]
+    payload = {"files": {"bpmn/filing.bpmn": text.replace('name="县区初审"', 'name="县区人社初审"')}}
+    assert county.post("/api/admin/definitions", json=payload).status_code == 403
+    response = analyst.post("/api/admin/definitions", json=payload)
+    assert response.status_code == 201 and response.get_json()["is_new"]
+
+    broken = {"files": {"bpmn/filing.bpmn": text.replace('camunda:formKey="city_review"', "")}}
+    refused = analyst.post("/api/admin/definitions", json=broken)
+    assert refused.status_code == 422
+    assert refused.get_json()["file"] == "bpmn/filing.bpmn"
+    assert refused.get_json()["element"] == "city_review"
+    assert "form key" in refused.get_json()["problem"]
+    outside = analyst.post("/api/admin/definitions", json={"files": {"../service/app.py": "x"}})
+    assert outside.status_code == 422

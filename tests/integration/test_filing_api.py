@@ -74,6 +74,11 @@ def test_filing_goes_from_application_to_receipt_across_national_day(people, ctx
     assert receipt["valid_from"] == "2024-10-11" and receipt["valid_until"] == "2027-10-10"
     assert receipt["pilot_until"] == "2025-10-10"
     assert [(s["occupation_code"], s["level"]) for s in receipt["scope"]] == [("6-31-01-03", "4")]
+    page = institution.get(f"/filings/{started['filing_id']}/receipt")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "S000034000001" in html and "电工" in html and "四级/中级工" in html and "2027-10-10" in html
+    assert people["county_dz"].get(f"/filings/{started['filing_id']}/receipt").status_code == 404
     listed = institution.get("/api/public/institutions?occupation=电工").get_json()["items"]
     assert [(i["name"], i["status"]) for i in listed] == [("池州市职业技能培训评价中心", "filed_pilot")]
 
@@ -330,3 +335,33 @@ def test_city_cannot_approve_more_than_was_requested(people):
              {"occupation_code": "6-18-02-04", "level": "4", "assessors": 6}]
     refused = city.complete(task["id"], {"decision": "approve", "opinion": "同意", "approved_scope": wider})
     assert refused.status_code == 422 and "超出申请范围" in refused.get_json()["errors"]["approved_scope"]
+
+
+def test_draft_is_kept_without_submitting(people):
+    institution = people["inst1"]
+    started = institution.post("/api/filings").get_json()
+    typed = {"name": "池州市职业技能培训评价中心", "address": "池州市贵池区百牙中路", "credit_code": "写了一半",
+             "filing_id": 999}
+    response = institution.client.put(f"/api/tasks/{started['task_id']}/draft", json={"data": typed},
+                                      headers=institution.headers)
+    assert response.status_code == 200
+    kept = institution.get(f"/api/tasks/{started['task_id']}").get_json()["data"]
+    assert kept["address"] == "池州市贵池区百牙中路" and kept["credit_code"] == "写了一半"
+    assert kept["filing_id"] == started["filing_id"]  # case data cannot be overwritten from a form
+    assert people["county"].open_tasks() == []
+
+
+def test_attachments_are_seen_by_their_institution_and_its_county_only(app, ctx, people):
+    institution, county, other = people["inst1"], people["county"], people["county_dz"]
+    attachment = institution.upload(b"%PDF-1.4 licence", "营业执照.pdf")
+    make_institution(ctx, serial=2, name="另一机构")
+    stranger = Api(app, "inst2")
+    assert institution.get(f"/api/attachments/{attachment}").data == b"%PDF-1.4 licence"
+    assert stranger.get(f"/api/attachments/{attachment}").status_code == 404
+    assert other.get(f"/api/attachments/{attachment}").status_code == 404
+    assert county.get(f"/api/attachments/{attachment}").status_code == 200
+    refused = institution.client.post("/api/attachments", headers=institution.headers,
+                                      content_type="multipart/form-data",
+                                      data={"file": (__import__("io").BytesIO(b"MZ"), "virus.exe",
+                                                     "application/octet-stream")})
+    assert refused.status_code == 422 and "PDF" in refused.get_json()["errors"]["file"]

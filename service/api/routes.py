@@ -125,8 +125,8 @@ def upload_attachment():
 @api.get("/attachments/<int:attachment_id>")
 @login_required
 def download_attachment(attachment_id):
-    row = filing.download_attachment(ctx(), session["user_id"], attachment_id)
-    return current_app.response_class(row.content, mimetype=row.content_type, headers={
+    row, content = filing.download_attachment(ctx(), session["user_id"], attachment_id)
+    return current_app.response_class(content, mimetype=row.content_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}"})
 
 

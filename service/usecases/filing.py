@@ -84,7 +84,7 @@ def upload_attachment(ctx: Context, user_id: int, filename: str, content_type: s
         return row.id
 
 
-def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> Attachment:
+def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
     """The uploader, its institution, and staff who may see that institution."""
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
@@ -93,8 +93,7 @@ def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> Attac
         if row is None or not (row.owner_id == user.id or (
                 institution is not None and access.can_see_institution(user, institution))):
             raise NotFound("附件不存在")
-        row.content  # load the deferred column inside the session
-        return row
+        return row, row.content
 
 
 def open_notices(ctx: Context) -> list[Notice]:

@@ -6,7 +6,9 @@ from sqlalchemy import select
 
 from .domain.codes import credit_code_check_char
 from .reference import load_reference_data
-from .store.models import HumanTask, Institution, Jurisdiction, User
+from .domain import calendar as cal
+from .domain.codes import format_filing_code
+from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
 from .usecases import accounts, filing, tasks
 from .usecases.context import Context, unit_of_work
 
@@ -91,9 +93,28 @@ def seed_demo(ctx: Context) -> str:
                 data = {"decision": "approve", "opinion": "同意备案", "approved_scope": opened.data["scope"]}
             tasks.complete(ctx, user_id, next_task(instance_id), data)
 
+    _filed_before_the_system(ctx)
     review(submit(users[0], ids[0]), 3)  # in public notice
     review(submit(users[1], ids[1]), 1)  # waiting for the city
     submit(users[2], ids[2])             # waiting for the county
     filing.start_filing(ctx, users[3])   # a draft
     return (f"demo data ready: users analyst, city, county1..county{len(codes)}, inst1..inst4; "
             f"password {DEMO_PASSWORD}")
+
+
+def _filed_before_the_system(ctx: Context) -> None:
+    """An institution filed before the system went live, so the public directory is not empty."""
+    from .usecases.handlers import _next_serial
+    with unit_of_work(ctx) as session:
+        start = cal.add_days(ctx.today(), -200)
+        row = Institution(credit_code=demo_credit_code(90, "341723"), name="青阳县华能电力技能评价中心",
+                          kind="social_org", jurisdiction_code="341723", status="filed_pilot",
+                          valid_from=start, valid_until=cal.add_days(cal.add_years(start, 3), -1),
+                          pilot_until=cal.add_days(cal.add_years(start, 1), -1))
+        row.filing_code = format_filing_code("social_org", _next_serial(session, "social_org"))
+        row.scope = [ScopeItem(occupation_code="6-31-01-03", level=level) for level in ("5", "4", "3")]
+        session.add(row)
+        session.flush()
+        session.add(Filing(institution_id=row.id, jurisdiction_code=row.jurisdiction_code, status="filed",
+                           filing_code=row.filing_code, receipt_number=f"CZBA{start.year}{row.id:06d}",
+                           requested_scope=[], decided_at=ctx.clock.now()))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .domain.codes import credit_code_check_char
-from .reference import load_reference_data
 from .domain import calendar as cal
-from .domain.codes import format_filing_code
+from .domain.codes import credit_code_check_char, format_filing_code
+from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
 from .usecases import accounts, filing, tasks
 from .usecases.context import Context, unit_of_work

@@ -1,0 +1,96 @@
+"""Platform guarantees: optimistic concurrency, timers never lost, CSRF, audit tamper evidence."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.store.models import AuditEvent, ProcessInstance, Timer
+from service.usecases.audit import verify_chain
+from service.usecases.context import unit_of_work
+from service.usecases.timers import MAX_ATTEMPTS, fire_due_timers
+from tests.helpers import PASSWORD, Api, make_institution, make_staff
+
+
+@pytest.fixture
+def started(app, ctx):
+    make_staff(ctx)
+    make_institution(ctx)
+    institution = Api(app, "inst1")
+    return institution, institution.post("/api/filings").get_json()
+
+
+def test_two_writers_of_one_instance_cannot_both_win(ctx, started):
+    _, case = started
+    first, second = ctx.session_factory(), ctx.session_factory()
+    try:
+        a = first.get(ProcessInstance, case["instance_id"])
+        b = second.get(ProcessInstance, case["instance_id"])
+        a.state = a.state + " "
+        first.commit()
+        b.state = b.state + "  "
+        with pytest.raises(StaleDataError):
+            second.commit()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_failing_timer_is_retried_with_backoff_then_kept_as_failed(ctx, started, clock):
+    _, case = started
+    with unit_of_work(ctx) as session:
+        session.add(Timer(instance_id=case["instance_id"], spiff_task_id="00000000-0000-0000-0000-000000000000",
+                          name="broken", due_at=clock.now()))
+        session.execute(update(ProcessInstance).values(state="{not json"))
+    result = fire_due_timers(ctx)
+    assert (result.fired, result.failed) == (0, 1)
+    with unit_of_work(ctx) as session:
+        timer = session.scalar(select(Timer))
+        assert timer.state == "waiting" and timer.attempts == 1 and timer.last_error
+        assert timer.due_at == clock.now() + timedelta(minutes=2)
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(timedelta(hours=1))
+        fire_due_timers(ctx)
+    with unit_of_work(ctx) as session:
+        timer = session.scalar(select(Timer))
+        assert timer.state == "failed" and timer.attempts == MAX_ATTEMPTS
+
+
+def test_catch_up_fires_what_was_due_at_the_given_instant_even_if_the_clock_is_behind(app, ctx, clock):
+    from tests.integration.test_filing_api import forward_and_approve, submit_application
+    make_staff(ctx)
+    make_institution(ctx)
+    people = {name: Api(app, name) for name in ("inst1", "county", "city")}
+    submit_application(people["inst1"])
+    forward_and_approve(people)
+    clock.set(datetime(2024, 9, 27, 10, 0))
+    people["county"].complete(people["county"].only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    assert fire_due_timers(ctx, as_of=datetime(2024, 10, 10, 12, 0)).fired == 0
+    assert fire_due_timers(ctx, as_of=datetime(2024, 10, 11, 0, 0)).fired == 1
+    assert people["city"].only_task("assign_code")
+
+
+def test_writes_without_csrf_token_are_refused(app, started):
+    institution, _ = started
+    bare = institution.client.post("/api/filings")
+    assert bare.status_code == 400
+
+
+def test_session_cookie_is_httponly_and_samesite(app, ctx):
+    make_staff(ctx)
+    response = app.test_client().post("/api/login", json={"username": "city", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    wrong = app.test_client().post("/api/login", json={"username": "city", "password": "wrong"})
+    assert wrong.status_code == 401 and "Set-Cookie" not in wrong.headers
+
+
+def test_changed_audit_row_breaks_the_chain(ctx, started):
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) is None
+        first = session.scalar(select(AuditEvent).order_by(AuditEvent.id))
+        first.opinion = "篡改后的意见"
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) == first.id

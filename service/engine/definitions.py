@@ -53,6 +53,7 @@ class UserTaskInfo:
     title: str
     role: str
     form_key: str
+    due_date: str | None = None  # camunda:dueDate, an expression giving a date or datetime
 
 
 @dataclass
@@ -165,8 +166,14 @@ def _check_document(path, root, result: Definitions, roles, topics, sandbox: San
                 raise DefinitionError(path, task_id, "user task has no form key (camunda:formKey)")
             if form_key not in result.forms:
                 raise DefinitionError(path, task_id, f"form '{form_key}' does not exist (forms/{form_key}.json)")
+            due_date = node.get(f"{{{CAMUNDA_MODEL_NS}}}dueDate")
+            if due_date:
+                try:
+                    sandbox.check(due_date)
+                except ExpressionError as error:
+                    raise DefinitionError(path, task_id, str(error)) from None
             result.user_tasks[(process_id, task_id)] = UserTaskInfo(
-                task_id, node.get("name") or task_id, lane_of[task_id], form_key)
+                task_id, node.get("name") or task_id, lane_of[task_id], form_key, due_date)
         for node in process.iter(f"{{{BPMN_NS}}}businessRuleTask"):
             ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
             if ref not in result.decisions:

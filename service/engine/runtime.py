@@ -29,7 +29,7 @@ from SpiffWorkflow.util.task import TaskState
 from .definitions import Definitions
 from .errors import ExpressionError
 from .sandbox import Sandbox
-from .specs import ClockDuration, ClockTimeDate
+from .specs import ClockDuration, ClockTimeDate, as_instant
 
 Services = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
 
@@ -104,6 +104,7 @@ class ReadyTask:
     role: str
     form_key: str
     data: dict
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -198,7 +199,8 @@ class Engine:
         result = []
         for task in workflow.get_tasks(state=TaskState.READY, manual=True):
             info = definitions.user_tasks[(process_id, task.task_spec.bpmn_id)]
-            result.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data))
+            due_at = as_instant(self.sandbox.evaluate(info.due_date, task.data)) if info.due_date else None
+            result.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data, due_at))
         return result
 
     def waiting_timers(self, workflow) -> list[WaitingTimer]:

@@ -69,7 +69,7 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, workflow, de
             session.add(HumanTask(
                 instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id,
                 name=task.name, title=task.title, subject=task.data.get("subject", subject), role=task.role,
-                form_key=task.form_key, jurisdiction_code=instance.jurisdiction_code,
+                form_key=task.form_key, due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code,
                 institution_id=instance.institution_id, created_at=now))
 
     waiting = {t.task_id: t for t in ctx.engine.waiting_timers(workflow)}

@@ -87,3 +87,18 @@ def test_analyst_deploys_a_changed_process_through_the_api_and_a_broken_one_is_r
     assert "form key" in refused.get_json()["problem"]
     outside = analyst.post("/api/admin/definitions", json={"files": {"../service/app.py": "x"}})
     assert outside.status_code == 422
+
+
+def test_due_date_written_in_the_model_reaches_the_inbox_and_its_filter(app, ctx):
+    from tests.integration.test_filing_api import submit_application
+    make_staff(ctx)
+    make_institution(ctx)
+    due = 'camunda:formKey="initial_review" camunda:dueDate="${end_of(working_days_after(today(), 10))}"'
+    deploy(ctx, edited("bpmn/filing.bpmn", 'camunda:formKey="initial_review"', due), "analyst")
+    submit_application(Api(app, "inst1"))  # 2 Sep 2024
+    county = Api(app, "county")
+    [task] = county.open_tasks()
+    # 3–6 and 9–13 Sep, then Saturday 14 Sep, a make-up working day before Mid-Autumn
+    assert task["due_at"] == "2024-09-15T00:00:00"
+    assert county.open_tasks(due_before="2024-09-14T23:00:00") == []
+    assert len(county.open_tasks(due_before="2024-09-15T00:00:00")) == 1

@@ -352,7 +352,7 @@ class Builder:
         for i in range(1, 8):
             state_expr = f"replace({state_expr}, m.o{i}, m.n{i})"
         statements = [
-            f"""INSERT INTO institution (id, credit_code, name, kind, jurisdiction_code, address, legal_representative,
+            """INSERT INTO institution (id, credit_code, name, kind, jurisdiction_code, address, legal_representative,
                     contact_name, contact_phone, status, filing_code, valid_from, valid_until, pilot_until,
                     is_province_wide)
                 SELECT m.new_institution_id, m.credit_code, m.name, i.kind, i.jurisdiction_code, i.address,
@@ -390,7 +390,8 @@ class Builder:
                 ORDER BY m.new_instance_id, t.id""",
             """INSERT INTO timer (instance_id, spiff_task_id, name, due_at, state, attempts, last_error)
                 SELECT m.new_instance_id, t.spiff_task_id, t.name, t.due_at, t.state, t.attempts, t.last_error
-                FROM bench_copy m JOIN timer t ON t.instance_id = m.seed_instance_id ORDER BY m.new_instance_id, t.id""",
+                FROM bench_copy m JOIN timer t ON t.instance_id = m.seed_instance_id
+                ORDER BY m.new_instance_id, t.id""",
         ]
         with unit_of_work(self.ctx) as session:
             session.execute(text(f"""CREATE TABLE bench_copy (seed_instance_id INTEGER, seed_filing_id INTEGER,

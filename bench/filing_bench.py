@@ -232,7 +232,7 @@ def main(argv=None) -> int:
     parser.add_argument("--instances", type=int, default=10_000)
     parser.add_argument("--timers", type=int, default=1_000, help="instances in their notice period = timers fired")
     parser.add_argument("--seeds-per-cell", type=int, default=8,
-                        help="real filings per (jurisdiction, stage): 7 x 6 x this many are driven through the use cases")
+                        help="real filings per (jurisdiction, stage): 7 x 6 x this many go through the use cases")
     parser.add_argument("--completions", type=int, default=200)
     parser.add_argument("--inbox-reads", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=30)
@@ -251,6 +251,7 @@ def main(argv=None) -> int:
 
     began = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="filing-bench-"))
+    WORK.append(work)
     url = args.database_url or f"sqlite:///{work}/bench.db"
     backend = make_url(url).get_backend_name()
     if backend == "postgresql" and "bench" not in (make_url(url).database or ""):
@@ -397,8 +398,8 @@ def main(argv=None) -> int:
     print("completion through the API (POST /api/tasks/<id>/complete, county initial_review -> forward)")
     print(f"  API   {fmt(api)}")
     print(f"  bare  {fmt(bare)}")
-    print(f"        (bare = Engine.load + Engine.complete + Engine.dump on the same stored state; no SQL, "
-          f"no Flask, no service task handlers: the forward path runs none)")
+    print("        (bare = Engine.load + Engine.complete + Engine.dump on the same stored state; no SQL, "
+          "no Flask, no service task handlers: the forward path runs none)")
     if direct_times:
         results["completion_usecase_ms"] = summary(direct_times)
         print(f"  use case {fmt(results['completion_usecase_ms'])}")
@@ -410,7 +411,8 @@ def main(argv=None) -> int:
     in_driver = sorted(counter.times.items(), key=lambda kv: -sum(kv[1]))
     results["sql_ms_per_completion"] = {k: sum(v) * 1000 / len(measured) for k, v in in_driver}
     for key, values in in_driver:
-        print(f"    {sum(values) * 1000 / len(measured):6.3f} ms  (median {statistics.median(values) * 1000:.3f})  {key}")
+        per_completion, median = sum(values) * 1000 / len(measured), statistics.median(values) * 1000
+        print(f"    {per_completion:6.3f} ms  (median {median:.3f})  {key}")
     print(f"    {sum(results['sql_ms_per_completion'].values()):6.3f} ms  in all (commit not included)")
     print(f"inbox (GET /api/tasks, first page of {first_page['total']} open county tasks in {dataset.BENCH_COUNTY})")
     print(f"  {fmt(inbox)}")
@@ -463,5 +465,18 @@ def main(argv=None) -> int:
     return 1 if args.strict and not all(checks.values()) else 0
 
 
+WORK: list[Path] = []  # this run's temp folder, for run() to remove
+
+
+def run(argv=None) -> int:
+    """main(), with the temp folder removed even when the run stops early (unless --keep)."""
+    try:
+        return main(argv)
+    finally:
+        if "--keep" not in (argv if argv is not None else sys.argv[1:]):
+            for folder in WORK:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -19,6 +19,9 @@ from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from . import schemas
 
 api = Blueprint("api", __name__, url_prefix="/api")
+# Schemas are stateless once built; the hot paths reuse one instance instead of building one per request.
+COMPLETE_IN, TASK_OUT, INBOX_QUERY_IN, INBOX_OUT = (schemas.CompleteIn(), schemas.TaskOut(),
+                                                     schemas.InboxQueryIn(), schemas.InboxOut())
 
 
 def ctx():
@@ -133,9 +136,9 @@ def download_attachment(attachment_id):
 @api.get("/tasks")
 @login_required
 def inbox():
-    query = schemas.InboxQueryIn().load(request.args)
+    query = INBOX_QUERY_IN.load(request.args)
     rows, total = tasks.inbox(ctx(), session["user_id"], tasks.InboxQuery(**query))
-    return jsonify(schemas.InboxOut().dump(
+    return jsonify(INBOX_OUT.dump(
         {"items": rows, "total": total, "page": query["page"], "per_page": query["per_page"]}))
 
 
@@ -165,9 +168,9 @@ def unclaim(task_id):
 @api.post("/tasks/<int:task_id>/complete")
 @login_required
 def complete(task_id):
-    body = schemas.CompleteIn().load(request.get_json(force=True, silent=True) or {})
+    body = COMPLETE_IN.load(request.get_json(force=True, silent=True) or {})
     task = tasks.complete(ctx(), session["user_id"], task_id, body["data"])
-    return jsonify(task=schemas.TaskOut().dump(task))
+    return jsonify(task=TASK_OUT.dump(task))
 
 
 @api.put("/tasks/<int:task_id>/draft")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ..store.models import AuditEvent, User
 
 GENESIS = "0" * 64
+COLUMNS = ("at", "actor_id", "actor_name", "action", "instance_id", "institution_id", "task_name", "task_title",
+           "opinion", "data", "prev_hash", "hash")
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -21,20 +23,23 @@ def _digest(prev_hash: str, event: AuditEvent) -> str:
 
 
 def record(session: Session, at, actor: User | None, action: str, *, instance_id=None, institution_id=None,
-           task_name=None, task_title=None, opinion=None, data=None) -> AuditEvent:
+           task_name=None, task_title=None, opinion=None, data=None) -> None:
     # The chain must not fork under concurrent writers: PostgreSQL serialises appends with a
-    # transaction-scoped advisory lock; SQLite has a single writer anyway.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
-    last = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+    # transaction-scoped advisory lock; on SQLite the transaction already holds the write lock.
+    transaction = session.get_transaction()
+    last = session.info.get("audit_hash", {}).get(id(transaction))
+    if last is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
+        last = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
     event = AuditEvent(at=at, actor_id=actor.id if actor else None,
                        actor_name=actor.display_name if actor else "系统", action=action,
                        instance_id=instance_id, institution_id=institution_id, task_name=task_name,
                        task_title=task_title, opinion=opinion, data=data or {}, prev_hash=last or GENESIS)
     event.hash = _digest(event.prev_hash, event)
-    session.add(event)
-    session.flush()
-    return event
+    # A plain INSERT: the log is written, never read back in the same use case.
+    session.execute(insert(AuditEvent).values({c: getattr(event, c) for c in COLUMNS}))
+    session.info["audit_hash"] = {id(transaction): event.hash}
 
 
 def verify_chain(session: Session) -> int | None:

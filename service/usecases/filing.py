@@ -139,9 +139,9 @@ def deliver_message(ctx: Context, session: Session, business_key: str, message: 
     delivered = False
     for instance in session.scalars(select(ProcessInstance).where(
             ProcessInstance.business_key == business_key, ProcessInstance.status == "running")):
-        workflow, definitions = instances.load(ctx, session, instance, None)
-        if ctx.engine.deliver(workflow, message, payload):
-            instances.save(ctx, session, instance, workflow, definitions)
+        loaded = instances.load(ctx, session, instance, None)
+        if ctx.engine.deliver(loaded.workflow, message, payload):
+            instances.save(ctx, session, instance, loaded)
             delivered = True
     return delivered
 

@@ -1,17 +1,31 @@
 """Load a process instance, let the engine act on it, and write back what changed:
 the state, the open human tasks and the waiting timers. Every use case that moves a
-workflow goes through `advance`, so tasks and timers never drift from the state."""
+workflow goes through `load` and `save`, so tasks and timers never drift from the state.
+
+Rows mirror the workflow, so what changed is the difference between the workflow's ready
+tasks and waiting timers before and after the step: no rows need to be read back."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from ..engine.runtime import WorkflowError
+from ..engine.definitions import Definitions
+from ..engine.runtime import ReadyTask, WaitingTimer, WorkflowError
 from ..store.models import HumanTask, ProcessInstance, Timer, User
 from . import handlers
 from .context import Context
+
+
+@dataclass
+class Loaded:
+    workflow: object
+    definitions: Definitions
+    ready_before: dict[str, ReadyTask] = field(default_factory=dict)
+    timers_before: set[str] = field(default_factory=set)
 
 
 def start(ctx: Context, session: Session, actor: User | None, process_id: str, data: dict, *,
@@ -26,23 +40,26 @@ def start(ctx: Context, session: Session, actor: User | None, process_id: str, d
     session.flush()
     services = handlers.services(ctx, session, instance, actor)
     workflow = ctx.engine.start(definitions, process_id, {**data, "subject": subject}, services)
-    save(ctx, session, instance, workflow, definitions)
+    save(ctx, session, instance, Loaded(workflow, definitions))
     return instance
 
 
-def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None):
+def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None) -> Loaded:
     """The workflow with its service tasks bound to this session; store it with `save`."""
     definitions = ctx.definitions(session, instance.definition_id)
     services = handlers.services(ctx, session, instance, actor)
-    return ctx.engine.load(definitions, instance.process_id, instance.state, services), definitions
+    workflow = ctx.engine.load(definitions, instance.process_id, instance.state, services)
+    ready = {t.id: t for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)}
+    timers = {t.task_id for t in ctx.engine.waiting_timers(workflow)}
+    return Loaded(workflow, definitions, ready, timers)
 
 
 def advance(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None,
             act: Callable) -> None:
     """Load the workflow, run `act(engine, workflow)`, and store the result."""
-    workflow, definitions = load(ctx, session, instance, actor)
-    act(ctx.engine, workflow)
-    save(ctx, session, instance, workflow, definitions)
+    loaded = load(ctx, session, instance, actor)
+    act(ctx.engine, loaded.workflow)
+    save(ctx, session, instance, loaded)
 
 
 def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):
@@ -50,40 +67,39 @@ def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):
     return ctx.engine.load(definitions, instance.process_id, instance.state, None), definitions
 
 
-def save(ctx: Context, session: Session, instance: ProcessInstance, workflow, definitions) -> None:
+def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
     now = ctx.clock.now()
-    instance.state = ctx.engine.dump(workflow)
+    workflow = loaded.workflow
+    values = {"state": ctx.engine.dump(workflow), "version": instance.version + 1}
     if workflow.completed:
-        instance.status, instance.ended_at = "completed", now
-    subject = ctx.engine.data(workflow).get("subject", "")
+        values.update(status="completed", ended_at=now)
+    # Optimistic concurrency: only the version we loaded may be replaced.
+    written = session.execute(update(ProcessInstance).where(
+        ProcessInstance.id == instance.id, ProcessInstance.version == instance.version).values(values))
+    if written.rowcount != 1:
+        raise StaleDataError(f"process instance {instance.id} was changed by someone else")
 
-    ready = {t.id: t for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)}
-    open_rows = session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "open")).all()
-    for row in open_rows:
-        if row.spiff_task_id not in ready:
-            row.state = "cancelled"  # e.g. the other branch of an event gateway won
-    known = {row.spiff_task_id for row in open_rows}
-    for task in ready.values():
-        if task.id not in known:
-            session.add(HumanTask(
-                instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id,
-                name=task.name, title=task.title, subject=task.data.get("subject", subject), role=task.role,
-                form_key=task.form_key, due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code,
-                institution_id=instance.institution_id, created_at=now))
+    ready = {t.id: t for t in ctx.engine.ready_tasks(loaded.definitions, instance.process_id, workflow)}
+    gone = [task_id for task_id in loaded.ready_before if task_id not in ready]
+    if gone:  # e.g. the other branch of an event gateway won; a completed task is no longer open
+        session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open",
+                                                HumanTask.spiff_task_id.in_(gone)).values(state="cancelled"))
+    new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
+    if new:
+        subject = ctx.engine.data(workflow).get("subject", "")
+        session.add_all(HumanTask(
+            instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id, name=task.name,
+            title=task.title, subject=task.data.get("subject", subject), role=task.role, form_key=task.form_key,
+            due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code,
+            institution_id=instance.institution_id, created_at=now) for task in new)
 
-    waiting = {t.task_id: t for t in ctx.engine.waiting_timers(workflow)}
-    timer_rows = session.scalars(select(Timer).where(
-        Timer.instance_id == instance.id, Timer.state == "waiting")).all()
-    for row in timer_rows:
-        if row.spiff_task_id not in waiting:
-            row.state = "cancelled" if row.state == "waiting" else row.state
-    known_timers = {row.spiff_task_id for row in timer_rows}
-    for timer in waiting.values():
-        if timer.task_id not in known_timers:
-            session.add(Timer(instance_id=instance.id, spiff_task_id=timer.task_id, name=timer.name,
-                              due_at=timer.due_at))
-    session.flush()
+    waiting: dict[str, WaitingTimer] = {t.task_id: t for t in ctx.engine.waiting_timers(workflow)}
+    gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
+    if gone:
+        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting",
+                                            Timer.spiff_task_id.in_(gone)).values(state="cancelled"))
+    session.add_all(Timer(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at)
+                    for task_id, t in waiting.items() if task_id not in loaded.timers_before)
 
 
-__all__ = ["start", "load", "save", "advance", "load_readonly", "WorkflowError"]
+__all__ = ["Loaded", "start", "load", "save", "advance", "load_readonly", "WorkflowError"]

@@ -111,20 +111,18 @@ def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Human
             task = _visible_task(session, user, task_id, lock=True)
             _must_be_open_for(session, task, user)
             instance = session.get(ProcessInstance, task.instance_id)
-            definitions = ctx.definitions(session, instance.definition_id)
-            schema = definitions.forms[task.form_key]
+            loaded = instances.load(ctx, session, instance, user)
+            schema = loaded.definitions.forms[task.form_key]
             # Only the form's own fields: a client cannot overwrite case data like filing_id.
             data = {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
-            workflow, _ = instances.load(ctx, session, instance, user)
-            current = next((t.data for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)
-                            if t.id == task.spiff_task_id), {})
-            errors = forms.validate(session, user, schema, data, dict(current))
+            current = loaded.ready_before.get(task.spiff_task_id)
+            errors = forms.validate(session, user, schema, data, dict(current.data) if current else {})
             if errors:
                 raise Invalid(errors)
-            ctx.engine.complete(workflow, task.spiff_task_id, data)
-            instances.save(ctx, session, instance, workflow, definitions)
+            ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
             now = ctx.clock.now()
             task.state, task.completed_at, task.completed_by = "completed", now, user.id
+            instances.save(ctx, session, instance, loaded)
             audit.record(session, now, user, "complete", instance_id=instance.id,
                          institution_id=instance.institution_id, task_name=task.name, task_title=task.title,
                          opinion=data.get("opinion"), data=data)
@@ -141,11 +139,11 @@ def save_draft(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Non
             task = _visible_task(session, user, task_id, lock=True)
             _must_be_open_for(session, task, user)
             instance = session.get(ProcessInstance, task.instance_id)
-            workflow, definitions = instances.load(ctx, session, instance, user)
-            schema = definitions.forms[task.form_key]
+            loaded = instances.load(ctx, session, instance, user)
+            schema = loaded.definitions.forms[task.form_key]
             data = {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
-            ctx.engine.save_draft(workflow, task.spiff_task_id, data)
-            instances.save(ctx, session, instance, workflow, definitions)
+            ctx.engine.save_draft(loaded.workflow, task.spiff_task_id, data)
+            instances.save(ctx, session, instance, loaded)
             audit.record(session, ctx.clock.now(), user, "draft", instance_id=instance.id,
                          institution_id=instance.institution_id, task_name=task.name, task_title=task.title)
     except StaleDataError:
@@ -162,10 +160,10 @@ def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opini
             task = _visible_task(session, user, task_id, lock=True)
             _must_be_open_for(session, task, user)
             instance = session.get(ProcessInstance, task.instance_id)
-            instances.advance(ctx, session, instance, user, lambda engine, wf: engine.return_to(
-                wf, task.spiff_task_id, earlier_name, {"return_opinion": opinion}))
             now = ctx.clock.now()
             task.state, task.completed_at, task.completed_by = "completed", now, user.id
+            instances.advance(ctx, session, instance, user, lambda engine, wf: engine.return_to(
+                wf, task.spiff_task_id, earlier_name, {"return_opinion": opinion}))
             audit.record(session, now, user, "return", instance_id=instance.id,
                          institution_id=instance.institution_id, task_name=task.name, task_title=task.title,
                          opinion=opinion, data={"to": earlier_name})

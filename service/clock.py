@@ -53,9 +53,10 @@ class TrainingClock:
 
     def _current_offset(self) -> timedelta:
         if time.monotonic() - self._read_at > self.CACHE_SECONDS:
+            from .store.db import read_only
             from .store.models import Setting
             with self._session_factory() as session:
-                value = session.scalar(select(Setting.value).where(Setting.key == self.KEY))
+                value = read_only(session).scalar(select(Setting.value).where(Setting.key == self.KEY))
             self._offset = timedelta(seconds=float(value or 0))
             self._read_at = time.monotonic()
         return self._offset

@@ -15,6 +15,7 @@ from ..domain import calendar as cal
 from ..engine.definitions import Bundle, Definitions, compile_bundle
 from ..engine.runtime import Engine
 from ..engine.sandbox import Sandbox
+from ..store.db import read_only
 from ..store.models import CalendarYear, DefinitionVersion
 
 ROLES = {"institution", "county", "city", "inspector", "province", "analyst"}
@@ -61,7 +62,7 @@ class Context:
         """Analyst-entered years, re-read at most every 30 s so other processes see new entries."""
         if time.monotonic() - self._calendar_read_at > 30:
             with self.session_factory() as session:
-                rows = session.scalars(select(CalendarYear)).all()
+                rows = read_only(session).scalars(select(CalendarYear)).all()
                 years = {row.year: cal.parse_year_arrangement(row.year, row.text) for row in rows}
             self.calendar = cal.WorkingCalendar(years)
             self._calendar_read_at = time.monotonic()

@@ -27,7 +27,9 @@ def test_two_writers_of_one_instance_cannot_both_win(ctx, started):
     first, second = ctx.session_factory(), ctx.session_factory()
     try:
         a = first.get(ProcessInstance, case["instance_id"])
+        first.commit()  # both have read version 1 (objects are kept after commit)
         b = second.get(ProcessInstance, case["instance_id"])
+        second.commit()
         a.state = a.state + " "
         first.commit()
         b.state = b.state + "  "
@@ -94,3 +96,67 @@ def test_changed_audit_row_breaks_the_chain(ctx, started):
         first.opinion = "篡改后的意见"
     with unit_of_work(ctx) as session:
         assert verify_chain(session) == first.id
+
+
+def test_two_people_completing_the_same_task_at_once_get_one_success_and_one_conflict(app, ctx):
+    import threading
+
+    from service.usecases import tasks
+    from service.usecases.errors import Conflict
+    from tests.integration.test_filing_api import submit_application
+    make_staff(ctx)
+    make_institution(ctx)
+    from service.usecases import accounts
+    accounts.create_user(ctx, "county2", PASSWORD, "贵池区另一审核员", "county", jurisdiction_code="341702")
+    submit_application(Api(app, "inst1"))
+    county = Api(app, "county")
+    task_id = county.only_task("initial_review")["id"]
+    user_ids = [county.user["id"], Api(app, "county2").user["id"]]
+    barrier, outcomes = threading.Barrier(2), []
+
+    def act(user_id):
+        barrier.wait()
+        try:
+            tasks.complete(ctx, user_id, task_id, {"decision": "forward", "opinion": "同意上报"})
+            outcomes.append("done")
+        except Conflict as error:
+            outcomes.append(error.message)
+
+    threads = [threading.Thread(target=act, args=(u,)) for u in user_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes, key=len) == ["done", outcomes[0] if outcomes[0] != "done" else outcomes[1]]
+    assert any("已由" in o for o in outcomes)
+    assert len(Api(app, "city").open_tasks()) == 1  # the case moved on exactly once
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) is None
+
+
+def test_training_clock_is_shared_through_the_database_and_survives_a_restart(app, ctx):
+    from service.app import create_app
+    from service.bootstrap import build_context
+    from service.clock import TrainingClock
+    make_staff(ctx)
+    url = ctx.session_factory.kw["bind"].url.render_as_string(False)
+    web = build_context(url, clock_kind="training")
+    assert isinstance(web.clock, TrainingClock)
+    training_app = create_app({"DATABASE_URL": url, "SECRET_KEY": "t", "CLOCK": "training"}, context=web)
+    analyst, county = Api(training_app, "analyst"), Api(training_app, "county")
+    assert county.post("/api/admin/clock", json={"set": "2025-03-03T09:00:00"}).status_code == 403
+    response = analyst.post("/api/admin/clock", json={"set": "2025-03-03T09:00:00"})
+    assert response.status_code == 200
+    scheduler = build_context(url, clock_kind="training")  # another process, started later
+    assert abs(scheduler.clock.now() - datetime(2025, 3, 3, 9, 0)) < timedelta(seconds=5)
+    analyst.post("/api/admin/clock", json={"advance_days": 30})
+    web.clock._read_at = scheduler.clock._read_at = -1e9  # past the one-second cache
+    assert abs(scheduler.clock.now() - datetime(2025, 4, 2, 9, 0)) < timedelta(seconds=5)
+    for context in (web, scheduler):
+        context.session_factory.kw["bind"].dispose()
+
+
+def test_training_clock_is_refused_in_production():
+    from service import config
+    with pytest.raises(RuntimeError, match="production"):
+        config.check({"CLOCK": "training", "ENVIRONMENT": "production"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import jsonschema
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.codes import validate_credit_code
@@ -125,4 +125,4 @@ def check_quota(session: Session, data: dict) -> dict[str, str]:
 
 
 CHECKS = {"filing_scope": check_filing_scope, "quota": check_quota}
-__all__ = ["validate", "CHECKS", "func"]
+

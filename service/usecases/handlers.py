@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..domain import calendar as cal
 from ..domain.codes import format_filing_code
 from ..domain.levels import LEVELS
-from ..store.models import Filing, Institution, Notice, Objection, ProcessInstance, ScopeItem, Setting, User
+from ..store.models import Filing, Notice, Objection, ProcessInstance, ScopeItem, Setting, User
 from . import audit
 from .context import Context
 
@@ -142,4 +142,4 @@ TOPICS = {
     "issue_receipt": issue_receipt,
 }
 
-__all__ = ["TOPICS", "services", "Institution"]
+

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..engine.definitions import Definitions
-from ..engine.runtime import ReadyTask, WaitingTimer, WorkflowError
+from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store.models import HumanTask, ProcessInstance, Timer, User
 from . import handlers
 from .context import Context
@@ -102,4 +102,4 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
                     for task_id, t in waiting.items() if task_id not in loaded.timers_before)
 
 
-__all__ = ["Loaded", "start", "load", "save", "advance", "load_readonly", "WorkflowError"]
+

@@ -1,6 +1,7 @@
 """The task inbox and acting on tasks: claim, unclaim, open, complete, return."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,7 +105,11 @@ def open_task(ctx: Context, user_id: int, task_id: int) -> OpenTask:
         return OpenTask(task, definitions.forms[task.form_key], data, earlier)
 
 
-def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> HumanTask:
+@contextmanager
+def _working_on(ctx: Context, user_id: int, task_id: int):
+    """The frame of every action on an open task: one transaction, the task locked and checked
+    (visible, open, not claimed by a colleague), its workflow loaded; a concurrent change of
+    the instance surfaces as a clear conflict."""
     try:
         with unit_of_work(ctx) as session:
             user = session.get(User, user_id)
@@ -112,63 +117,58 @@ def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Human
             _must_be_open_for(session, task, user)
             instance = session.get(ProcessInstance, task.instance_id)
             loaded = instances.load(ctx, session, instance, user)
-            schema = loaded.definitions.forms[task.form_key]
-            # Only the form's own fields: a client cannot overwrite case data like filing_id.
-            data = {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
-            current = loaded.ready_before.get(task.spiff_task_id)
-            errors = forms.validate(session, user, schema, data, dict(current.data) if current else {})
-            if errors:
-                raise Invalid(errors)
-            ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
-            now = ctx.clock.now()
-            task.state, task.completed_at, task.completed_by = "completed", now, user.id
-            instances.save(ctx, session, instance, loaded)
-            audit.record(session, now, user, "complete", instance_id=instance.id,
-                         institution_id=instance.institution_id, task_name=task.name, task_title=task.title,
-                         opinion=data.get("opinion"), data=data)
-            return task
+            yield session, user, task, instance, loaded
     except StaleDataError:
         raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
+
+
+def _form_fields(loaded: instances.Loaded, task: HumanTask, submitted: dict) -> tuple[dict, dict]:
+    """Only the form's own fields: a client cannot overwrite case data like filing_id."""
+    schema = loaded.definitions.forms[task.form_key]
+    return schema, {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
+
+
+def _finish(task: HumanTask, user: User, now) -> None:
+    task.state, task.completed_at, task.completed_by = "completed", now, user.id
+
+
+def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> HumanTask:
+    with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
+        schema, data = _form_fields(loaded, task, submitted)
+        current = loaded.ready_before.get(task.spiff_task_id)
+        errors = forms.validate(session, user, schema, data, dict(current.data) if current else {})
+        if errors:
+            raise Invalid(errors)
+        ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
+        now = ctx.clock.now()
+        _finish(task, user, now)
+        instances.save(ctx, session, instance, loaded)
+        audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
+                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"), data=data)
+        return task
 
 
 def save_draft(ctx: Context, user_id: int, task_id: int, submitted: dict) -> None:
     """Keep what the user typed without submitting it: no validation, nothing moves on."""
-    try:
-        with unit_of_work(ctx) as session:
-            user = session.get(User, user_id)
-            task = _visible_task(session, user, task_id, lock=True)
-            _must_be_open_for(session, task, user)
-            instance = session.get(ProcessInstance, task.instance_id)
-            loaded = instances.load(ctx, session, instance, user)
-            schema = loaded.definitions.forms[task.form_key]
-            data = {k: v for k, v in submitted.items() if k in schema.get("properties", {})}
-            ctx.engine.save_draft(loaded.workflow, task.spiff_task_id, data)
-            instances.save(ctx, session, instance, loaded)
-            audit.record(session, ctx.clock.now(), user, "draft", instance_id=instance.id,
-                         institution_id=instance.institution_id, task_name=task.name, task_title=task.title)
-    except StaleDataError:
-        raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
+    with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
+        _, data = _form_fields(loaded, task, submitted)
+        ctx.engine.save_draft(loaded.workflow, task.spiff_task_id, data)
+        instances.save(ctx, session, instance, loaded)
+        audit.record(session, ctx.clock.now(), user, "draft", instance_id=instance.id,
+                     institution_id=instance.institution_id, task_name=task.name, task_title=task.title)
 
 
 def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opinion: str) -> None:
     """退回: send the case back to an earlier step, with a mandatory opinion."""
     if not opinion or len(opinion.strip()) < 2:
         raise Invalid({"opinion": "退回须填写审批意见"})
-    try:
-        with unit_of_work(ctx) as session:
-            user = session.get(User, user_id)
-            task = _visible_task(session, user, task_id, lock=True)
-            _must_be_open_for(session, task, user)
-            instance = session.get(ProcessInstance, task.instance_id)
-            now = ctx.clock.now()
-            task.state, task.completed_at, task.completed_by = "completed", now, user.id
-            instances.advance(ctx, session, instance, user, lambda engine, wf: engine.return_to(
-                wf, task.spiff_task_id, earlier_name, {"return_opinion": opinion}))
-            audit.record(session, now, user, "return", instance_id=instance.id,
-                         institution_id=instance.institution_id, task_name=task.name, task_title=task.title,
-                         opinion=opinion, data={"to": earlier_name})
-    except StaleDataError:
-        raise Conflict("该案件刚被他人办理，请刷新后查看最新状态") from None
+    with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
+        ctx.engine.return_to(loaded.workflow, task.spiff_task_id, earlier_name, {"return_opinion": opinion})
+        now = ctx.clock.now()
+        _finish(task, user, now)
+        instances.save(ctx, session, instance, loaded)
+        audit.record(session, now, user, "return", instance_id=instance.id, institution_id=instance.institution_id,
+                     task_name=task.name, task_title=task.title, opinion=opinion, data={"to": earlier_name})
 
 
 @dataclass

@@ -22,47 +22,37 @@ class FireResult:
 
 
 def fire_due_timers(ctx: Context, as_of: datetime | None = None, batch: int = 100) -> FireResult:
-    """Fire every timer due at `as_of` (default: the clock's now), one transaction per timer,
-    so one broken instance cannot hold back the others. Rows are taken with SKIP LOCKED on
-    PostgreSQL, so several schedulers can run side by side."""
+    """Fire every timer due at `as_of` (default: the clock's now).
+
+    A batch of due rows is taken with FOR UPDATE SKIP LOCKED, so several schedulers can run
+    side by side without firing a timer twice. Each timer fires in its own savepoint: a broken
+    instance rolls back alone, its row records the error and is retried with backoff, and
+    after MAX_ATTEMPTS it stays `failed` for staff to see. Never lost silently."""
     as_of = as_of or ctx.clock.now()
     result = FireResult()
-    seen: set[int] = set()
     while True:
         with unit_of_work(ctx) as session:
-            ids = session.scalars(select(Timer.id).where(Timer.state == "waiting", Timer.due_at <= as_of)
-                                  .order_by(Timer.due_at).limit(batch)).all()
-        ids = [i for i in ids if i not in seen]
-        if not ids:
-            return result
-        for timer_id in ids:
-            seen.add(timer_id)
-            if _fire_one(ctx, timer_id, as_of):
-                result.fired += 1
-            else:
-                result.failed += 1
-
-
-def _fire_one(ctx: Context, timer_id: int, as_of: datetime) -> bool:
-    try:
-        with unit_of_work(ctx) as session:
-            timer = session.scalar(select(Timer).where(Timer.id == timer_id, Timer.state == "waiting")
-                                   .with_for_update(skip_locked=True))
-            if timer is None:
-                return True  # another scheduler took it
-            instance = session.get(ProcessInstance, timer.instance_id)
-            timer.state = "fired"
-            timer.attempts += 1
-            instances.advance(ctx, session, instance, None, lambda engine, wf: engine.fire_timers(wf, as_of))
-        return True
-    except Exception as error:  # recorded on the row and retried with backoff, never lost
-        log.exception("timer %s failed", timer_id)
-        with unit_of_work(ctx) as session:
-            timer = session.get(Timer, timer_id)
-            timer.attempts += 1
-            timer.last_error = str(error)[:2000]
-            if timer.attempts >= MAX_ATTEMPTS:
-                timer.state = "failed"
-            else:
-                timer.due_at = as_of + timedelta(minutes=2 ** timer.attempts)
-        return False
+            due = session.scalars(select(Timer).where(Timer.state == "waiting", Timer.due_at <= as_of)
+                                  .order_by(Timer.due_at).limit(batch).with_for_update(skip_locked=True)).all()
+            if not due:
+                return result
+            # one read for the batch's instances; session.get below then finds them in the session
+            session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in due}))).all()
+            for timer in due:
+                try:
+                    with session.begin_nested():
+                        timer.state = "fired"
+                        timer.attempts += 1
+                        instance = session.get(ProcessInstance, timer.instance_id)
+                        instances.advance(ctx, session, instance, None,
+                                          lambda engine, wf: engine.fire_timers(wf, as_of))
+                    result.fired += 1
+                except Exception as error:
+                    log.exception("timer %s failed", timer.id)
+                    timer.attempts += 1
+                    timer.last_error = str(error)[:2000]
+                    if timer.attempts >= MAX_ATTEMPTS:
+                        timer.state = "failed"
+                    else:  # later than as_of, so this pass does not pick it up again
+                        timer.due_at = as_of + timedelta(minutes=2 ** timer.attempts)
+                    result.failed += 1

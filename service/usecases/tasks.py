@@ -163,6 +163,10 @@ def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opini
     if not opinion or len(opinion.strip()) < 2:
         raise Invalid({"opinion": "退回须填写审批意见"})
     with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
+        done = set(ctx.engine.completed_steps(loaded.workflow))
+        if earlier_name == task.name or earlier_name not in done or \
+                (instance.process_id, earlier_name) not in loaded.definitions.user_tasks:
+            raise Invalid({"to": "只能退回到本案件已办理过的步骤"})
         ctx.engine.return_to(loaded.workflow, task.spiff_task_id, earlier_name, {"return_opinion": opinion})
         now = ctx.clock.now()
         _finish(task, user, now)

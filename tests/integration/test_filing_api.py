@@ -243,6 +243,8 @@ def test_city_can_return_the_case_to_the_county(people):
     steps = city.get(f"/api/tasks/{task['id']}").get_json()["earlier_steps"]
     assert "initial_review" in [s["name"] for s in steps]
     assert city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": ""}).status_code == 422
+    never = city.post(f"/api/tasks/{task['id']}/return", json={"to": "assign_code", "opinion": "退回到未办步骤"})
+    assert never.status_code == 422 and "to" in never.get_json()["errors"]
     response = city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": "请核实场地"})
     assert response.status_code == 200
     assert county.only_task("initial_review")

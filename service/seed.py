@@ -103,14 +103,14 @@ def seed_demo(ctx: Context) -> str:
 
 def _filed_before_the_system(ctx: Context) -> None:
     """An institution filed before the system went live, so the public directory is not empty."""
-    from .usecases.handlers import _next_serial
+    from .usecases.handlers import next_filing_serial
     with unit_of_work(ctx) as session:
         start = cal.add_days(ctx.today(), -200)
         row = Institution(credit_code=demo_credit_code(90, "341723"), name="青阳县华能电力技能评价中心",
                           kind="social_org", jurisdiction_code="341723", status="filed_pilot",
                           valid_from=start, valid_until=cal.add_days(cal.add_years(start, 3), -1),
                           pilot_until=cal.add_days(cal.add_years(start, 1), -1))
-        row.filing_code = format_filing_code("social_org", _next_serial(session, "social_org"))
+        row.filing_code = format_filing_code("social_org", next_filing_serial(session, "social_org"))
         row.scope = [ScopeItem(occupation_code="6-31-01-03", level=level) for level in ("5", "4", "3")]
         session.add(row)
         session.flush()

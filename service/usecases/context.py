@@ -83,6 +83,9 @@ class Context:
                     self._definitions[version_id] = found
         return found
 
+    def remember(self, version_id: int, definitions: Definitions) -> None:
+        self._definitions[version_id] = definitions
+
     def compile(self, bundle: Bundle) -> Definitions:
         return compile_bundle(bundle, roles=ROLES, topics=self.topics, sandbox=self.sandbox,
                               form_checks=self.form_checks)

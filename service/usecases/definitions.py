@@ -22,7 +22,7 @@ def deploy(ctx: Context, bundle: Bundle, deployed_by: str) -> tuple[int, bool]:
                                 deployed_by=deployed_by)
         session.add(row)
         session.flush()
-        ctx._definitions[row.id] = definitions
+        ctx.remember(row.id, definitions)
         return row.id, True
 
 

@@ -100,7 +100,7 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
     institution = filing.institution
     today = ctx.today()
     if institution.filing_code is None:
-        institution.filing_code = format_filing_code(institution.kind, _next_serial(session, institution.kind))
+        institution.filing_code = format_filing_code(institution.kind, next_filing_serial(session, institution.kind))
     filing.filing_code = institution.filing_code
     filing.receipt_number = f"CZBA{today.year}{filing.id:06d}"
     filing.status, filing.decided_at = "filed", ctx.clock.now()
@@ -120,7 +120,7 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
             "valid_until": institution.valid_until.isoformat()}
 
 
-def _next_serial(session: Session, kind: str) -> int:
+def next_filing_serial(session: Session, kind: str) -> int:
     """Serials per code letter; the setting row is locked so two approvals never share a code."""
     from ..domain.codes import FILING_CODE_LETTER
     key = f"filing_code_serial_{FILING_CODE_LETTER[kind]}"

@@ -64,6 +64,21 @@ def register(app: Flask) -> None:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in error.errors.items())) from None
         click.echo(f"user {user_id} created")
 
+    @app.cli.command("create-institution")
+    @click.argument("name")
+    @click.option("--credit-code", required=True)
+    @click.option("--kind", required=True, type=click.Choice(["enterprise", "school", "social_org"]))
+    @click.option("--jurisdiction", required=True)
+    def create_institution(name, credit_code, kind, jurisdiction):
+        """Register an institution; then `create-user … --role institution --institution ID`."""
+        from .usecases.accounts import create_institution as create
+        from .usecases.errors import Invalid
+        try:
+            institution_id = create(_ctx(), name, credit_code, kind, jurisdiction)
+        except Invalid as error:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in error.errors.items())) from None
+        click.echo(f"institution {institution_id} created")
+
     @app.cli.command("clock")
     @click.option("--set", "to", default=None, help="set the training clock to this instant (ISO)")
     @click.option("--advance-days", type=int, default=None)

@@ -5,11 +5,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 
-from ..store.models import User
+from ..domain.codes import validate_credit_code
+from ..domain.errors import DomainError
+from ..store.models import Institution, Jurisdiction, User
 from .context import ROLES, Context, unit_of_work
 from .errors import Invalid
 
 hasher = PasswordHasher()
+KINDS = ("enterprise", "school", "social_org")
 
 
 def create_user(ctx: Context, username: str, password: str, display_name: str, role: str,
@@ -33,6 +36,30 @@ def create_user(ctx: Context, username: str, password: str, display_name: str, r
         session.add(user)
         session.flush()
         return user.id
+
+
+def create_institution(ctx: Context, name: str, credit_code: str, kind: str, jurisdiction_code: str) -> int:
+    """Register an institution before its first filing (its identity is the credit code)."""
+    errors = {}
+    try:
+        credit_code = validate_credit_code(credit_code)
+    except DomainError as error:
+        errors["credit_code"] = error.message
+    if kind not in KINDS:
+        errors["kind"] = f"机构类型应为 {'、'.join(KINDS)} 之一"
+    if not name.strip():
+        errors["name"] = "请填写机构名称"
+    with unit_of_work(ctx) as session:
+        if session.get(Jurisdiction, jurisdiction_code) is None:
+            errors["jurisdiction_code"] = f"属地 {jurisdiction_code} 不存在"
+        if not errors and session.scalar(select(Institution.id).where(Institution.credit_code == credit_code)):
+            errors["credit_code"] = "该统一社会信用代码的机构已登记"
+        if errors:
+            raise Invalid(errors)
+        row = Institution(name=name.strip(), credit_code=credit_code, kind=kind, jurisdiction_code=jurisdiction_code)
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def authenticate(ctx: Context, username: str, password: str) -> User | None:

@@ -114,6 +114,20 @@ def start_filing():
     return jsonify(schemas.StartedOut().dump(started)), 201
 
 
+@api.get("/filings")
+@login_required
+def list_filings():
+    rows = filing.list_filings(ctx(), session["user_id"], request.args.get("status", ""),
+                               page=max(1, request.args.get("page", 1, type=int)))
+    return jsonify(items=schemas.FilingOut(many=True).dump(rows))
+
+
+@api.get("/filings/<int:filing_id>")
+@login_required
+def filing_detail(filing_id):
+    return jsonify(schemas.FilingDetailOut().dump(filing.filing_detail(ctx(), session["user_id"], filing_id)))
+
+
 @api.post("/attachments")
 @login_required
 def upload_attachment():
@@ -262,7 +276,7 @@ def openapi():
                    plugins=[MarshmallowPlugin()])
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
                  "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn",
-                 "CalendarYearIn", "DeployIn"):
+                 "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

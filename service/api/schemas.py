@@ -151,3 +151,42 @@ class CalendarYearIn(Schema):
 
 class DeployIn(Schema):
     files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class FilingOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    institution = fields.Function(lambda f: f.institution.name)
+    credit_code = fields.Function(lambda f: f.institution.credit_code)
+    jurisdiction_code = fields.String()
+    requested_scope = fields.List(fields.Dict())
+    approved_scope = fields.List(fields.Dict(), allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    filing_code = fields.String(allow_none=True)
+    receipt_number = fields.String(allow_none=True)
+    rejection_reason = fields.String(allow_none=True)
+
+
+class ObjectionOut(Schema):
+    id = fields.Integer()
+    notice_id = fields.Integer()
+    name = fields.String()
+    contact = fields.String()
+    content = fields.String()
+    created_at = fields.DateTime()
+    status = fields.String()
+
+
+class FilingDetailOut(Schema):
+    filing = fields.Nested(FilingOut)
+    instance_id = fields.Integer(allow_none=True)
+    notices = fields.List(fields.Nested(lambda: NoticeBriefOut()))
+    objections = fields.List(fields.Nested(ObjectionOut))
+
+
+class NoticeBriefOut(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()

@@ -147,6 +147,49 @@ def deliver_message(ctx: Context, session: Session, business_key: str, message: 
 
 
 @dataclass
+class FilingDetail:
+    filing: Filing
+    institution: Institution
+    instance_id: int | None
+    notices: list[Notice]
+    objections: list[Objection]
+
+
+def _visible_filings(user: User):
+    """Filings follow their institution's visibility (access.py decides)."""
+    if user.role == "institution":
+        return Filing.institution_id == user.institution_id
+    if user.role == "county":
+        return Filing.jurisdiction_code == user.jurisdiction_code
+    return Filing.id.isnot(None) if user.role in ("city", "province", "analyst") else Filing.id.is_(None)
+
+
+def list_filings(ctx: Context, user_id: int, status: str = "", page: int = 1, per_page: int = 20) -> list[Filing]:
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        statement = select(Filing).options(selectinload(Filing.institution)).where(_visible_filings(user))
+        if status:
+            statement = statement.where(Filing.status == status)
+        statement = statement.order_by(Filing.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        return list(session.scalars(statement))
+
+
+def filing_detail(ctx: Context, user_id: int, filing_id: int) -> FilingDetail:
+    """What a reviewer needs beside the form: the notice and every objection with its status."""
+    with unit_of_work(ctx) as session:
+        user = session.get(User, user_id)
+        filing = session.get(Filing, filing_id)
+        if filing is None or not access.can_see_institution(user, filing.institution):
+            raise NotFound("备案申请不存在")
+        notices = list(session.scalars(select(Notice).where(Notice.filing_id == filing.id).order_by(Notice.id)))
+        objections = [] if user.role == "institution" else list(session.scalars(
+            select(Objection).where(Objection.notice_id.in_([n.id for n in notices])).order_by(Objection.id)))
+        instance_id = session.scalar(select(ProcessInstance.id).where(
+            ProcessInstance.business_key == f"filing:{filing.id}"))
+        return FilingDetail(filing, filing.institution, instance_id, notices, objections)
+
+
+@dataclass
 class Receipt:
     filing: Filing
     institution: Institution

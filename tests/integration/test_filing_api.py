@@ -367,3 +367,25 @@ def test_attachments_are_seen_by_their_institution_and_its_county_only(app, ctx,
                                       data={"file": (__import__("io").BytesIO(b"MZ"), "virus.exe",
                                                      "application/octet-stream")})
     assert refused.status_code == 422 and "PDF" in refused.get_json()["errors"]["file"]
+
+
+def test_county_sees_the_objections_it_investigates_and_the_institution_its_filings(people, ctx, clock):
+    institution, county, other = people["inst1"], people["county"], people["county_dz"]
+    started, _, _ = submit_application(institution)
+    forward_and_approve(people)
+    clock.set(datetime(2024, 9, 27, 10, 0))
+    county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    notice_id = institution.get("/api/public/notices").get_json()["items"][0]["id"]
+    objection = {"name": "王五", "contact": "13900000000", "content": "该机构实际考位不足30个，申报不实。"}
+    institution.client.post(f"/api/public/notices/{notice_id}/objections", json=objection)
+    task = county.only_task("investigate_objection")
+    filing_id = county.get(f"/api/tasks/{task['id']}").get_json()["data"]["filing_id"]
+    detail = county.get(f"/api/filings/{filing_id}").get_json()
+    assert [o["content"] for o in detail["objections"]] == ["该机构实际考位不足30个，申报不实。"]
+    assert detail["instance_id"] == started["instance_id"]
+    assert other.get(f"/api/filings/{filing_id}").status_code == 404
+    own = institution.get(f"/api/filings/{filing_id}").get_json()
+    assert own["objections"] == []  # objectors' names and contacts are not shown to the institution
+    assert [(f["id"], f["status"]) for f in institution.get("/api/filings").get_json()["items"]] == \
+        [(filing_id, "notice")]
+    assert other.get("/api/filings").get_json()["items"] == []

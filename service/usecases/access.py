@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import false, or_, true
 
-from ..store.models import HumanTask, ProcessInstance, User
+from ..store.models import Filing, HumanTask, ProcessInstance, User
 
 
 def task_filter(user: User):
@@ -25,6 +25,16 @@ def instance_filter(user: User):
         return ProcessInstance.institution_id == user.institution_id
     if user.role == "county":
         return ProcessInstance.jurisdiction_code == user.jurisdiction_code
+    if user.role in ("city", "province", "analyst"):
+        return true()
+    return false()
+
+
+def filing_filter(user: User):
+    if user.role == "institution":
+        return Filing.institution_id == user.institution_id
+    if user.role == "county":
+        return Filing.jurisdiction_code == user.jurisdiction_code
     if user.role in ("city", "province", "analyst"):
         return true()
     return false()

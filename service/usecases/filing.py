@@ -155,19 +155,10 @@ class FilingDetail:
     objections: list[Objection]
 
 
-def _visible_filings(user: User):
-    """Filings follow their institution's visibility (access.py decides)."""
-    if user.role == "institution":
-        return Filing.institution_id == user.institution_id
-    if user.role == "county":
-        return Filing.jurisdiction_code == user.jurisdiction_code
-    return Filing.id.isnot(None) if user.role in ("city", "province", "analyst") else Filing.id.is_(None)
-
-
 def list_filings(ctx: Context, user_id: int, status: str = "", page: int = 1, per_page: int = 20) -> list[Filing]:
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
-        statement = select(Filing).options(selectinload(Filing.institution)).where(_visible_filings(user))
+        statement = select(Filing).options(selectinload(Filing.institution)).where(access.filing_filter(user))
         if status:
             statement = statement.where(Filing.status == status)
         statement = statement.order_by(Filing.id.desc()).offset((page - 1) * per_page).limit(per_page)

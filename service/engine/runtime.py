@@ -31,6 +31,15 @@ from .errors import ExpressionError
 from .sandbox import Sandbox
 from .specs import ClockDuration, ClockTimeDate, as_instant
 
+
+@dataclass
+class SystemStep:
+    kind: str  # decision | service
+    name: str  # BPMN id
+    title: str | None
+    data: dict
+
+
 Services = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None]
 
 
@@ -47,6 +56,8 @@ class ScriptEngine(PythonScriptEngine):
         self.definitions = definitions
         self.clock = clock
         self.services = services
+        # What the system itself did in this operation (decisions, service tasks), for the audit log.
+        self.trail: list[SystemStep] = []
 
     def validate(self, expression):
         self.sandbox.check(expression)
@@ -62,12 +73,17 @@ class ScriptEngine(PythonScriptEngine):
         raise WorkflowError("script tasks are not supported")
 
     def decide(self, decision_ref: str, task) -> dict:
-        return self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
+        result = self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
+        self.trail.append(SystemStep("decision", task.task_spec.bpmn_id, task.task_spec.bpmn_name, result))
+        return result
 
     def call_topic(self, topic: str, task, inputs: dict) -> Mapping[str, Any] | None:
         if self.services is None:
             raise WorkflowError(f"no service available for topic '{topic}'")
-        return self.services(topic, task.data, inputs)
+        result = self.services(topic, task.data, inputs)
+        self.trail.append(SystemStep("service", task.task_spec.bpmn_id, task.task_spec.bpmn_name,
+                                     {**inputs, **(result or {})}))
+        return result
 
 
 class StateConverter(BpmnWorkflowConverter):
@@ -213,6 +229,9 @@ class Engine:
             if due and any(isinstance(part, TimerEventDefinition) for part in parts):
                 result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, datetime.fromisoformat(due)))
         return result
+
+    def trail(self, workflow) -> list[SystemStep]:
+        return workflow.script_engine.trail
 
     def data(self, workflow) -> dict:
         """The data of the latest finished step: what the case knows now."""

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..engine.definitions import Definitions
 from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store.models import HumanTask, ProcessInstance, Timer, User
-from . import handlers
+from . import audit, handlers
 from .context import Context
 
 
@@ -100,6 +100,9 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
                                             Timer.spiff_task_id.in_(gone)).values(state="cancelled"))
     session.add_all(Timer(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at)
                     for task_id, t in waiting.items() if task_id not in loaded.timers_before)
+    for step in ctx.engine.trail(workflow):  # Art. 8.3, 18: the system's own steps are traceable too
+        audit.record(session, now, None, step.kind, instance_id=instance.id, institution_id=instance.institution_id,
+                     task_name=step.name, task_title=step.title, data=step.data)
 
 
 

@@ -142,9 +142,9 @@ def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Human
         ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
         now = ctx.clock.now()
         _finish(task, user, now)
-        instances.save(ctx, session, instance, loaded)
         audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
                      task_name=task.name, task_title=task.title, opinion=data.get("opinion"), data=data)
+        instances.save(ctx, session, instance, loaded)  # after: the steps the system took follow in the log
         return task
 
 
@@ -170,9 +170,9 @@ def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opini
         ctx.engine.return_to(loaded.workflow, task.spiff_task_id, earlier_name, {"return_opinion": opinion})
         now = ctx.clock.now()
         _finish(task, user, now)
-        instances.save(ctx, session, instance, loaded)
         audit.record(session, now, user, "return", instance_id=instance.id, institution_id=instance.institution_id,
                      task_name=task.name, task_title=task.title, opinion=opinion, data={"to": earlier_name})
+        instances.save(ctx, session, instance, loaded)
 
 
 @dataclass

@@ -183,6 +183,7 @@ class Timeline:
     completed_steps: list[str]
     current_steps: list[str]
     bpmn: str
+    process_name: str
 
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
@@ -198,4 +199,5 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
         workflow, definitions = instances.load_readonly(ctx, session, instance)
         return Timeline(instance, list(events), list(next_tasks), ctx.engine.completed_steps(workflow),
                         ctx.engine.current_steps(workflow),
-                        definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""))
+                        definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""),
+                        definitions.process_names.get(instance.process_id, instance.process_id))

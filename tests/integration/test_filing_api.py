@@ -86,6 +86,9 @@ def test_filing_goes_from_application_to_receipt_across_national_day(people, ctx
     assert timeline["status"] == "completed"
     opinions = [e["opinion"] for e in timeline["events"] if e["opinion"]]
     assert opinions == ["材料齐全，同意上报", "同意备案", "同意公示", "同意赋码，出具备案回执"]
+    record = institution.get(f"/cases/{started['instance_id']}/record").get_data(as_text=True)
+    assert "材料齐全，同意上报" in record and "规则判定" in record and "上报省中心" in record
+    assert people["county_dz"].get(f"/cases/{started['instance_id']}/record").status_code == 404
     with unit_of_work(ctx) as session:
         assert verify_chain(session) is None
 

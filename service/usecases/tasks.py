@@ -112,10 +112,16 @@ def _working_on(ctx: Context, user_id: int, task_id: int):
     the instance surfaces as a clear conflict."""
     try:
         with unit_of_work(ctx) as session:
-            user = session.get(User, user_id)
-            task = _visible_task(session, user, task_id, lock=True)
+            # the acting user, the task (locked) and its instance in one round trip: the hot path
+            found = session.execute(
+                select(User, HumanTask, ProcessInstance).select_from(User)
+                .join(HumanTask, HumanTask.id == task_id)
+                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(User.id == user_id)
+                .with_for_update(of=HumanTask)).first()
+            if found is None or not access.can_see_task(found[0], found[1]):
+                raise NotFound("任务不存在")
+            user, task, instance = found
             _must_be_open_for(session, task, user)
-            instance = session.get(ProcessInstance, task.instance_id)
             loaded = instances.load(ctx, session, instance, user)
             yield session, user, task, instance, loaded
     except StaleDataError:

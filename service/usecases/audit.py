@@ -26,7 +26,8 @@ def record(session: Session, at, actor: User | None, action: str, *, instance_id
            task_name=None, task_title=None, opinion=None, data=None) -> None:
     # The chain must not fork under concurrent writers: PostgreSQL serialises appends with a
     # transaction-scoped advisory lock; on SQLite the transaction already holds the write lock.
-    transaction = session.get_transaction()
+    # The head is remembered per (sub)transaction: a rolled-back savepoint must not leave one behind.
+    transaction = session.get_nested_transaction() or session.get_transaction()
     last = session.info.get("audit_hash", {}).get(id(transaction))
     if last is None:
         if session.get_bind().dialect.name == "postgresql":

@@ -6,7 +6,6 @@ Rows mirror the workflow, so what changed is the difference between the workflow
 tasks and waiting timers before and after the step: no rows need to be read back."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import update
@@ -52,14 +51,6 @@ def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User 
     ready = {t.id: t for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)}
     timers = {t.task_id for t in ctx.engine.waiting_timers(workflow)}
     return Loaded(workflow, definitions, ready, timers)
-
-
-def advance(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None,
-            act: Callable) -> None:
-    """Load the workflow, run `act(engine, workflow)`, and store the result."""
-    loaded = load(ctx, session, instance, actor)
-    act(ctx.engine, loaded.workflow)
-    save(ctx, session, instance, loaded)
 
 
 def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):

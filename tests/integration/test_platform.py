@@ -160,3 +160,26 @@ def test_training_clock_is_refused_in_production():
     from service import config
     with pytest.raises(RuntimeError, match="production"):
         config.check({"CLOCK": "training", "ENVIRONMENT": "production"})
+
+
+def test_a_broken_instance_does_not_hold_back_the_other_timers_of_its_batch(app, ctx, clock):
+    from tests.integration.test_filing_api import forward_and_approve, submit_application
+    make_staff(ctx)
+    make_institution(ctx)
+    make_institution(ctx, serial=2, name="另一机构")
+    people = {name: Api(app, name) for name in ("inst1", "county", "city")}
+    broken = Api(app, "inst2").post("/api/filings").get_json()
+    submit_application(people["inst1"])
+    forward_and_approve(people)
+    clock.set(datetime(2024, 9, 27, 10, 0))
+    people["county"].complete(people["county"].only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    with unit_of_work(ctx) as session:
+        session.add(Timer(instance_id=broken["instance_id"], spiff_task_id="00000000-0000-0000-0000-000000000000",
+                          name="broken", due_at=datetime(2024, 9, 28)))
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == broken["instance_id"])
+                        .values(state="{not json"))
+    result = fire_due_timers(ctx, as_of=datetime(2024, 10, 11, 0, 0))
+    assert (result.fired, result.failed) == (1, 1)
+    assert people["city"].only_task("assign_code")
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) is None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .clock import SystemClock, TrainingClock
 from .store.db import make_engine, make_session_factory
+from .usecases import audit
 from .usecases.context import Context
 from .usecases.forms import CHECKS
 from .usecases.handlers import TOPICS
@@ -15,6 +16,7 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system") -> 
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     session_factory = make_session_factory(make_engine(database_url))
+    audit.install(session_factory)
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
     return Context(session_factory=session_factory, clock=clock, topics=set(TOPICS), form_checks=set(CHECKS))

@@ -166,6 +166,7 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | error
     state: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+    audit_hash: Mapped[str | None] = mapped_column(String(64))  # head of the case's audit chain
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     __mapper_args__ = {"version_id_col": version}

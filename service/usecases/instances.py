@@ -61,10 +61,17 @@ def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):
 def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
     now = ctx.clock.now()
     workflow = loaded.workflow
+    for step in ctx.engine.trail(workflow):  # Art. 8.3, 18: the system's own steps are traceable too
+        audit.record(session, now, None, step.kind, instance_id=instance.id, institution_id=instance.institution_id,
+                     task_name=step.name, task_title=step.title, data=step.data)
     values = {"state": ctx.engine.dump(workflow), "version": instance.version + 1}
+    head = audit.take_head(session, instance.id)
+    if head is not None:
+        values["audit_hash"] = head
     if workflow.completed:
         values.update(status="completed", ended_at=now)
-    # Optimistic concurrency: only the version we loaded may be replaced.
+    # Optimistic concurrency: only the version we loaded may be replaced; the audit chain's
+    # head goes with it, so a case's chain can only grow by one writer at a time.
     written = session.execute(update(ProcessInstance).where(
         ProcessInstance.id == instance.id, ProcessInstance.version == instance.version).values(values))
     if written.rowcount != 1:
@@ -91,9 +98,6 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
                                             Timer.spiff_task_id.in_(gone)).values(state="cancelled"))
     session.add_all(Timer(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at)
                     for task_id, t in waiting.items() if task_id not in loaded.timers_before)
-    for step in ctx.engine.trail(workflow):  # Art. 8.3, 18: the system's own steps are traceable too
-        audit.record(session, now, None, step.kind, instance_id=instance.id, institution_id=instance.institution_id,
-                     task_name=step.name, task_title=step.title, data=step.data)
 
 
 

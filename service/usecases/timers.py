@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from ..store.models import ProcessInstance, Timer
-from . import instances
+from . import audit, instances
 from .context import Context, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def _fire_batch(ctx: Context, as_of: datetime, batch: int, careful: bool) -> Fir
                 if not careful:
                     raise _BatchFailed from error
                 log.exception("timer %s failed", timer.id)
+                audit.forget(session, timer.instance_id)
                 timer.attempts += 1
                 timer.last_error = str(error)[:2000]
                 if timer.attempts >= MAX_ATTEMPTS:

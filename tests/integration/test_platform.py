@@ -183,3 +183,26 @@ def test_a_broken_instance_does_not_hold_back_the_other_timers_of_its_batch(app,
     assert people["city"].only_task("assign_code")
     with unit_of_work(ctx) as session:
         assert verify_chain(session) is None
+
+
+def test_each_case_keeps_its_own_chain_and_a_removed_last_event_is_evident(app, ctx):
+    from sqlalchemy import delete
+
+    from tests.integration.test_filing_api import submit_application
+    make_staff(ctx)
+    make_institution(ctx)
+    submit_application(Api(app, "inst1"))
+    county = Api(app, "county")
+    task = county.only_task("initial_review")
+    county.post(f"/api/tasks/{task['id']}/claim")  # events that move no workflow extend the chain too
+    county.post(f"/api/tasks/{task['id']}/unclaim")
+    county.complete(task["id"], {"decision": "forward", "opinion": "同意上报"})
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) is None
+        instance = session.scalar(select(ProcessInstance))
+        last = session.scalar(select(AuditEvent).where(AuditEvent.instance_id == instance.id)
+                              .order_by(AuditEvent.id.desc()))
+        assert instance.audit_hash == last.hash
+        session.execute(delete(AuditEvent).where(AuditEvent.id == last.id))
+    with unit_of_work(ctx) as session:
+        assert verify_chain(session) is not None

@@ -5,9 +5,9 @@ the city. Things a user may not see are reported as not found, never as forbidde
 """
 from __future__ import annotations
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, true
 
-from ..store.models import Filing, HumanTask, ProcessInstance, User
+from ..store.models import HumanTask, ProcessInstance, User
 
 
 def task_filter(user: User):
@@ -20,21 +20,12 @@ def task_filter(user: User):
     return false()
 
 
-def instance_filter(user: User):
+def scope_filter(user: User, institution_id, jurisdiction_code):
+    """Rows of institutions and cases (any table with these two columns) the user may see."""
     if user.role == "institution":
-        return ProcessInstance.institution_id == user.institution_id
+        return institution_id == user.institution_id
     if user.role == "county":
-        return ProcessInstance.jurisdiction_code == user.jurisdiction_code
-    if user.role in ("city", "province", "analyst"):
-        return true()
-    return false()
-
-
-def filing_filter(user: User):
-    if user.role == "institution":
-        return Filing.institution_id == user.institution_id
-    if user.role == "county":
-        return Filing.jurisdiction_code == user.jurisdiction_code
+        return jurisdiction_code == user.jurisdiction_code
     if user.role in ("city", "province", "analyst"):
         return true()
     return false()
@@ -62,8 +53,3 @@ def can_see_institution(user: User, institution) -> bool:
     if user.role == "county":
         return institution.jurisdiction_code == user.jurisdiction_code
     return user.role in ("city", "province", "analyst")
-
-
-def claimable_filter(user: User):
-    """Open tasks the user could work on now: unclaimed or claimed by the user."""
-    return or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by == user.id)

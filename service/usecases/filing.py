@@ -155,10 +155,18 @@ class FilingDetail:
     objections: list[Objection]
 
 
+def _visible_filing(session: Session, user: User, filing_id: int) -> Filing:
+    filing = session.get(Filing, filing_id)
+    if filing is None or not access.can_see_institution(user, filing.institution):
+        raise NotFound("备案申请不存在")
+    return filing
+
+
 def list_filings(ctx: Context, user_id: int, status: str = "", page: int = 1, per_page: int = 20) -> list[Filing]:
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
-        statement = select(Filing).options(selectinload(Filing.institution)).where(access.filing_filter(user))
+        statement = select(Filing).options(selectinload(Filing.institution)).where(
+            access.scope_filter(user, Filing.institution_id, Filing.jurisdiction_code))
         if status:
             statement = statement.where(Filing.status == status)
         statement = statement.order_by(Filing.id.desc()).offset((page - 1) * per_page).limit(per_page)
@@ -169,9 +177,7 @@ def filing_detail(ctx: Context, user_id: int, filing_id: int) -> FilingDetail:
     """What a reviewer needs beside the form: the notice and every objection with its status."""
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
-        filing = session.get(Filing, filing_id)
-        if filing is None or not access.can_see_institution(user, filing.institution):
-            raise NotFound("备案申请不存在")
+        filing = _visible_filing(session, user, filing_id)
         notices = list(session.scalars(select(Notice).where(Notice.filing_id == filing.id).order_by(Notice.id)))
         objections = [] if user.role == "institution" else list(session.scalars(
             select(Objection).where(Objection.notice_id.in_([n.id for n in notices])).order_by(Objection.id)))
@@ -189,10 +195,7 @@ class Receipt:
 
 def receipt(ctx: Context, user_id: int, filing_id: int) -> Receipt:
     with unit_of_work(ctx) as session:
-        user = session.get(User, user_id)
-        filing = session.get(Filing, filing_id)
-        if filing is None or not access.can_see_institution(user, filing.institution):
-            raise NotFound("备案不存在")
+        filing = _visible_filing(session, session.get(User, user_id), filing_id)
         if filing.status != "filed":
             raise NotFound("尚未出具备案回执")
         institution = filing.institution

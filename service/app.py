@@ -17,6 +17,7 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
         SECRET_KEY=settings["SECRET_KEY"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["ENVIRONMENT"] == "production",  # behind HTTPS there
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,
     )

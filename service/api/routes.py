@@ -260,6 +260,17 @@ def deploy_definitions():
     return jsonify(version_id=version_id, is_new=is_new), 201 if is_new else 200
 
 
+@api.get("/admin/definitions")
+@login_required
+def definition_versions():
+    from ..usecases.definitions import versions
+    rows = versions(ctx(), session["user_id"])
+    newest = request.args.get("files") == "latest"
+    return jsonify(items=[{"id": v.id, "hash": v.hash, "deployed_at": v.deployed_at.isoformat(),
+                           "deployed_by": v.deployed_by, **({"files": v.files} if newest and i == 0 else {})}
+                          for i, v in enumerate(rows)])
+
+
 @api.put("/admin/calendar/<int:year>")
 @login_required
 def enter_calendar_year(year):

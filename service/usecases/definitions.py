@@ -41,3 +41,11 @@ def deploy_changes(ctx: Context, user_id: int, changed: dict[str, str]) -> tuple
             raise DefinitionError(path, None, "files go to bpmn/*.bpmn, dmn/*.dmn or forms/*.json")
     files.update(changed)
     return deploy(ctx, Bundle(files), user.username)
+
+
+def versions(ctx: Context, user_id: int) -> list[DefinitionVersion]:
+    """Deployed versions, newest first, with their files (what an analyst opens in the modeler)."""
+    with unit_of_work(ctx) as session:
+        if session.get(User, user_id).role != "analyst":
+            raise Forbidden("只有分析员可以查看流程版本")
+        return list(session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.id.desc())))

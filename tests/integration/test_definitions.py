@@ -79,8 +79,9 @@ def test_analyst_deploys_a_changed_process_through_the_api_and_a_broken_one_is_r
     response = analyst.post("/api/admin/definitions", json=payload)
     assert response.status_code == 201 and response.get_json()["is_new"]
     listed = analyst.get("/api/admin/definitions?files=latest").get_json()["items"]
-    assert [v["id"] for v in listed] == [response.get_json()["version_id"], listed[1]["id"]]
-    assert "县区人社初审" in listed[0]["files"]["bpmn/filing.bpmn"] and "files" not in listed[1]
+    assert listed[0]["id"] == response.get_json()["version_id"] and len(listed) >= 2
+    assert "县区人社初审" in listed[0]["files"]["bpmn/filing.bpmn"]
+    assert all("files" not in v for v in listed[1:])
     assert county.get("/api/admin/definitions").status_code == 403
 
     broken = {"files": {"bpmn/filing.bpmn": text.replace('camunda:formKey="city_review"', "")}}

@@ -44,9 +44,9 @@ def prepared(database_url):
     ctx = build_context(database_url, clock=FixedClock(datetime(2024, 9, 2, 9, 0)))
     with unit_of_work(ctx) as session:
         load_reference_data(session)
-    deploy(ctx, read_bundle(ROOT), "tests")
+    version_id, _ = deploy(ctx, read_bundle(ROOT), "tests")
     ctx.session_factory.kw["bind"].dispose()
-    return database_url
+    return database_url, version_id
 
 
 @pytest.fixture
@@ -56,7 +56,8 @@ def clock():
 
 @pytest.fixture
 def ctx(prepared, clock):
-    context = build_context(prepared, clock=clock)
+    url, version_id = prepared
+    context = build_context(url, clock=clock)
     yield context
     with unit_of_work(context) as session:
         tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP]
@@ -65,6 +66,8 @@ def ctx(prepared, clock):
         else:
             for table in tables:
                 session.execute(text(f"DELETE FROM {table}"))
+        # versions a test deployed must not leak into the next test
+        session.execute(text("DELETE FROM definition_version WHERE id <> :id"), {"id": version_id})
     context.session_factory.kw["bind"].dispose()
 
 

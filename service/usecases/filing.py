@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..store.models import (
@@ -220,3 +220,9 @@ def directory(ctx: Context, q: str = "", occupation: str = "", jurisdiction: str
                                             ScopeItem.occupation.has(name=occupation))))
         statement = statement.order_by(Institution.filing_code).offset((page - 1) * per_page).limit(per_page)
         return list(session.scalars(statement))
+
+
+def directory_size(ctx: Context) -> int:
+    with unit_of_work(ctx) as session:
+        return session.scalar(select(func.count()).select_from(Institution).where(
+            Institution.status.in_(DIRECTORY_STATUSES)))

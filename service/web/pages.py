@@ -16,6 +16,13 @@ ACTIONS = {"start": "发起", "complete": "办理", "return": "退回", "claim":
            "reported_to_province": "上报省中心"}
 
 
+@pages.get("/")
+def index():
+    context = current_app.extensions["context"]
+    return render_template("index.html", filed=filing.directory_size(context),
+                           notices=len(filing.open_notices(context)))
+
+
 @pages.get("/filings/<int:filing_id>/receipt")
 def receipt(filing_id):
     if "user_id" not in session:

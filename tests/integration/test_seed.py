@@ -16,4 +16,6 @@ def test_demo_seed_shows_a_living_system(app, ctx):
     assert open_tasks == ["city_review", "initial_review", "submit_application"]
     listed = app.test_client().get("/api/public/institutions").get_json()["items"]
     assert [i["name"] for i in listed] == ["青阳县华能电力技能评价中心"]
+    home = app.test_client().get("/").get_data(as_text=True)
+    assert "已备案评价机构目录</a>（1 家）" in home and "公示中的备案</a>（1 件" in home
     assert seed_demo(ctx) == "demo data already present"

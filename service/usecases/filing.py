@@ -24,9 +24,10 @@ from .context import Context, unit_of_work
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_ATTACHMENT = 20 * 1024 * 1024
-ATTACHMENT_TYPES = {"application/pdf", "image/jpeg", "image/png",
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+# Accepted types and the bytes their files start with: the browser's claim alone is not trusted.
+ATTACHMENT_TYPES = {"application/pdf": b"%PDF", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": b"PK\x03\x04",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": b"PK\x03\x04"}
 DIRECTORY_STATUSES = ("filed_pilot", "filed", "suspended")
 
 
@@ -73,6 +74,8 @@ def upload_attachment(ctx: Context, user_id: int, filename: str, content_type: s
         raise Invalid({"file": "文件超过20MB"})
     if content_type not in ATTACHMENT_TYPES:
         raise Invalid({"file": "只接受PDF、JPG、PNG、Word或Excel文件"})
+    if not content.startswith(ATTACHMENT_TYPES[content_type]):
+        raise Invalid({"file": "文件内容与文件类型不符，请上传原始文件"})
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
         row = Attachment(owner_id=user.id, institution_id=user.institution_id, filename=filename[:200],

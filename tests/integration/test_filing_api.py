@@ -374,6 +374,11 @@ def test_attachments_are_seen_by_their_institution_and_its_county_only(app, ctx,
                                       data={"file": (__import__("io").BytesIO(b"MZ"), "virus.exe",
                                                      "application/octet-stream")})
     assert refused.status_code == 422 and "PDF" in refused.get_json()["errors"]["file"]
+    disguised = institution.client.post("/api/attachments", headers=institution.headers,
+                                        content_type="multipart/form-data",
+                                        data={"file": (__import__("io").BytesIO(b"MZ\x90"), "licence.pdf",
+                                                       "application/pdf")})
+    assert disguised.status_code == 422 and "不符" in disguised.get_json()["errors"]["file"]
 
 
 def test_county_sees_the_objections_it_investigates_and_the_institution_its_filings(people, ctx, clock):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -83,21 +83,23 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open",
                                                 HumanTask.spiff_task_id.in_(gone)).values(state="cancelled"))
     new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
-    if new:
+    if new:  # plain INSERTs: rows are written here, never read back in this use case
         subject = ctx.engine.data(workflow).get("subject", "")
-        session.add_all(HumanTask(
+        session.execute(insert(HumanTask), [dict(
             instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id, name=task.name,
             title=task.title, subject=task.data.get("subject", subject), role=task.role, form_key=task.form_key,
-            due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code,
-            institution_id=instance.institution_id, created_at=now) for task in new)
+            due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
+            state="open", created_at=now) for task in new])
 
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in ctx.engine.waiting_timers(workflow)}
     gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
     if gone:
         session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting",
                                             Timer.spiff_task_id.in_(gone)).values(state="cancelled"))
-    session.add_all(Timer(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at)
-                    for task_id, t in waiting.items() if task_id not in loaded.timers_before)
+    timers = [dict(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at, state="waiting",
+                   attempts=0) for task_id, t in waiting.items() if task_id not in loaded.timers_before]
+    if timers:
+        session.execute(insert(Timer), timers)
 
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..store.models import AuditEvent, ProcessInstance, User
 
 GENESIS = "0" * 64
+APPEND = AuditEvent.__table__.insert()
 COLUMNS = ("at", "actor_id", "actor_name", "action", "instance_id", "institution_id", "task_name", "task_title",
            "opinion", "data", "prev_hash", "hash")
 
@@ -53,7 +54,7 @@ def record(session: Session, at, actor: User | None, action: str, *, instance_id
                      task_title=task_title, opinion=opinion, data=data or {}, prev_hash=last or GENESIS)
     row.hash = _digest(row.prev_hash, row)
     # A plain INSERT: the log is written, never read back in the same use case.
-    session.execute(insert(AuditEvent).values({c: getattr(row, c) for c in COLUMNS}))
+    session.connection().execute(APPEND, {c: getattr(row, c) for c in COLUMNS})
     if instance_id is not None:
         heads[instance_id] = row.hash
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..engine.definitions import Definitions
@@ -17,6 +18,10 @@ from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store.models import HumanTask, ProcessInstance, Timer, User
 from . import audit, handlers
 from .context import Context
+
+INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer.__table__
+SAVE = INSTANCES.update().where(INSTANCES.c.id == bindparam("instance_id"),
+                                INSTANCES.c.version == bindparam("loaded_version"))
 
 
 @dataclass
@@ -72,20 +77,24 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
         values.update(status="completed", ended_at=now)
     # Optimistic concurrency: only the version we loaded may be replaced; the audit chain's
     # head goes with it, so a case's chain can only grow by one writer at a time.
-    written = session.execute(update(ProcessInstance).where(
-        ProcessInstance.id == instance.id, ProcessInstance.version == instance.version).values(values))
+    # Plain Core statements on the session's connection: this runs on every step, and the
+    # ORM's unit of work would cost more than the SQL itself.
+    connection = session.connection()
+    written = connection.execute(SAVE.values(values), {"instance_id": instance.id, "loaded_version": instance.version})
     if written.rowcount != 1:
         raise StaleDataError(f"process instance {instance.id} was changed by someone else")
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
 
     ready = {t.id: t for t in ctx.engine.ready_tasks(loaded.definitions, instance.process_id, workflow)}
     gone = [task_id for task_id in loaded.ready_before if task_id not in ready]
-    if gone:  # e.g. the other branch of an event gateway won; a completed task is no longer open
-        session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open",
-                                                HumanTask.spiff_task_id.in_(gone)).values(state="cancelled"))
+    if gone:  # e.g. the other branch of an event gateway won
+        connection.execute(TASKS.update().where(TASKS.c.instance_id == instance.id, TASKS.c.state == "open",
+                                                TASKS.c.spiff_task_id.in_(gone)).values(state="cancelled"))
     new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
-    if new:  # plain INSERTs: rows are written here, never read back in this use case
+    if new:
         subject = ctx.engine.data(workflow).get("subject", "")
-        session.execute(insert(HumanTask), [dict(
+        connection.execute(TASKS.insert(), [dict(
             instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id, name=task.name,
             title=task.title, subject=task.data.get("subject", subject), role=task.role, form_key=task.form_key,
             due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
@@ -94,12 +103,12 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in ctx.engine.waiting_timers(workflow)}
     gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
     if gone:
-        session.execute(update(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting",
-                                            Timer.spiff_task_id.in_(gone)).values(state="cancelled"))
+        connection.execute(TIMERS.update().where(TIMERS.c.instance_id == instance.id, TIMERS.c.state == "waiting",
+                                                 TIMERS.c.spiff_task_id.in_(gone)).values(state="cancelled"))
     timers = [dict(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at, state="waiting",
                    attempts=0) for task_id, t in waiting.items() if task_id not in loaded.timers_before]
     if timers:
-        session.execute(insert(Timer), timers)
+        connection.execute(TIMERS.insert(), timers)
 
 
 

@@ -5,8 +5,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..store.models import AuditEvent, HumanTask, ProcessInstance, User
@@ -105,6 +106,14 @@ def open_task(ctx: Context, user_id: int, task_id: int) -> OpenTask:
         return OpenTask(task, definitions.forms[task.form_key], data, earlier)
 
 
+# Built once: statements on every task action are not rebuilt per request.
+WORK_ON = (select(User, HumanTask, ProcessInstance).select_from(User)
+           .join(HumanTask, HumanTask.id == bindparam("task_id"))
+           .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+           .where(User.id == bindparam("user_id")).with_for_update(of=HumanTask))
+FINISH = HumanTask.__table__.update().where(HumanTask.__table__.c.id == bindparam("task_id"))
+
+
 @contextmanager
 def _working_on(ctx: Context, user_id: int, task_id: int):
     """The frame of every action on an open task: one transaction, the task locked and checked
@@ -113,11 +122,7 @@ def _working_on(ctx: Context, user_id: int, task_id: int):
     try:
         with unit_of_work(ctx) as session:
             # the acting user, the task (locked) and its instance in one round trip: the hot path
-            found = session.execute(
-                select(User, HumanTask, ProcessInstance).select_from(User)
-                .join(HumanTask, HumanTask.id == task_id)
-                .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(User.id == user_id)
-                .with_for_update(of=HumanTask)).first()
+            found = session.execute(WORK_ON, {"user_id": user_id, "task_id": task_id}).first()
             if found is None or not access.can_see_task(found[0], found[1]):
                 raise NotFound("任务不存在")
             user, task, instance = found
@@ -135,9 +140,11 @@ def _form_fields(loaded: instances.Loaded, task: HumanTask, submitted: dict) -> 
 
 
 def _finish(session: Session, task: HumanTask, user: User, now) -> None:
-    # A direct UPDATE (the loaded task is kept in step): no unit-of-work flush on the hot path.
-    session.execute(update(HumanTask).where(HumanTask.id == task.id)
-                    .values(state="completed", completed_at=now, completed_by=user.id))
+    # A plain UPDATE, the loaded task kept in step: no unit-of-work flush on the hot path.
+    values = {"state": "completed", "completed_at": now, "completed_by": user.id}
+    session.connection().execute(FINISH.values(values), {"task_id": task.id})
+    for name, value in values.items():
+        set_committed_value(task, name, value)
 
 
 def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> HumanTask:
@@ -148,6 +155,7 @@ def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Human
         if errors:
             raise Invalid(errors)
         ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
+        loaded.ready_before.pop(task.spiff_task_id)  # its row is marked done below, not cancelled
         now = ctx.clock.now()
         _finish(session, task, user, now)
         audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
@@ -176,6 +184,7 @@ def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opini
                 (instance.process_id, earlier_name) not in loaded.definitions.user_tasks:
             raise Invalid({"to": "只能退回到本案件已办理过的步骤"})
         ctx.engine.return_to(loaded.workflow, task.spiff_task_id, earlier_name, {"return_opinion": opinion})
+        loaded.ready_before.pop(task.spiff_task_id)
         now = ctx.clock.now()
         _finish(session, task, user, now)
         audit.record(session, now, user, "return", instance_id=instance.id, institution_id=instance.institution_id,

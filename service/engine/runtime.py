@@ -212,23 +212,26 @@ class Engine:
         return True
 
     def ready_tasks(self, definitions: Definitions, process_id: str, workflow) -> list[ReadyTask]:
-        result = []
-        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-            info = definitions.user_tasks[(process_id, task.task_spec.bpmn_id)]
-            due_at = as_instant(self.sandbox.evaluate(info.due_date, task.data)) if info.due_date else None
-            result.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data, due_at))
-        return result
+        return self.snapshot(definitions, process_id, workflow)[0]
 
-    def waiting_timers(self, workflow) -> list[WaitingTimer]:
-        result = []
-        for task in workflow.get_tasks(state=TaskState.WAITING):
+    def snapshot(self, definitions: Definitions, process_id: str, workflow):
+        """Open user tasks and waiting timers, in one walk of the task tree (it runs on every step)."""
+        ready, timers = [], []
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if task.state == TaskState.READY:
+                if task.task_spec.manual:
+                    info = definitions.user_tasks[(process_id, task.task_spec.bpmn_id)]
+                    due_at = as_instant(self.sandbox.evaluate(info.due_date, task.data)) if info.due_date else None
+                    ready.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data,
+                                           due_at))
+                continue
             definition = getattr(task.task_spec, "event_definition", None)
             # an event-based gateway waits on several definitions at once
             parts = getattr(definition, "event_definitions", [definition])
             due = task._get_internal_data("event_value")
             if due and any(isinstance(part, TimerEventDefinition) for part in parts):
-                result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, datetime.fromisoformat(due)))
-        return result
+                timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, datetime.fromisoformat(due)))
+        return ready, timers
 
     def trail(self, workflow) -> list[SystemStep]:
         return workflow.script_engine.trail

@@ -53,9 +53,8 @@ def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User 
     definitions = ctx.definitions(session, instance.definition_id)
     services = handlers.services(ctx, session, instance, actor)
     workflow = ctx.engine.load(definitions, instance.process_id, instance.state, services)
-    ready = {t.id: t for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)}
-    timers = {t.task_id for t in ctx.engine.waiting_timers(workflow)}
-    return Loaded(workflow, definitions, ready, timers)
+    ready, timers = ctx.engine.snapshot(definitions, instance.process_id, workflow)
+    return Loaded(workflow, definitions, {t.id: t for t in ready}, {t.task_id for t in timers})
 
 
 def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):
@@ -86,7 +85,8 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
     for name, value in values.items():
         set_committed_value(instance, name, value)
 
-    ready = {t.id: t for t in ctx.engine.ready_tasks(loaded.definitions, instance.process_id, workflow)}
+    ready_now, timers_now = ctx.engine.snapshot(loaded.definitions, instance.process_id, workflow)
+    ready = {t.id: t for t in ready_now}
     gone = [task_id for task_id in loaded.ready_before if task_id not in ready]
     if gone:  # e.g. the other branch of an event gateway won
         connection.execute(TASKS.update().where(TASKS.c.instance_id == instance.id, TASKS.c.state == "open",
@@ -100,7 +100,7 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
             due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
             state="open", created_at=now) for task in new])
 
-    waiting: dict[str, WaitingTimer] = {t.task_id: t for t in ctx.engine.waiting_timers(workflow)}
+    waiting: dict[str, WaitingTimer] = {t.task_id: t for t in timers_now}
     gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
     if gone:
         connection.execute(TIMERS.update().where(TIMERS.c.instance_id == instance.id, TIMERS.c.state == "waiting",

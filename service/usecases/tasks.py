@@ -169,9 +169,9 @@ def save_draft(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Non
     with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
         _, data = _form_fields(loaded, task, submitted)
         ctx.engine.save_draft(loaded.workflow, task.spiff_task_id, data)
-        instances.save(ctx, session, instance, loaded)
         audit.record(session, ctx.clock.now(), user, "draft", instance_id=instance.id,
                      institution_id=instance.institution_id, task_name=task.name, task_title=task.title)
+        instances.save(ctx, session, instance, loaded)  # stores the audit chain's head with the state
 
 
 def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opinion: str) -> None:

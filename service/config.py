@@ -18,5 +18,5 @@ def from_env() -> dict:
 def check(config: dict) -> None:
     if config["CLOCK"] == "training" and config["ENVIRONMENT"] == "production":
         raise RuntimeError("a training clock is refused in production (ENVIRONMENT=production)")
-    if config["CLOCK"] not in ("system", "training", "fixed"):
+    if config["CLOCK"] not in ("system", "training"):
         raise RuntimeError(f"unknown CLOCK {config['CLOCK']!r}")

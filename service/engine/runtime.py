@@ -236,11 +236,6 @@ class Engine:
     def trail(self, workflow) -> list[SystemStep]:
         return workflow.script_engine.trail
 
-    def data(self, workflow) -> dict:
-        """The data of the latest finished step: what the case knows now."""
-        last = workflow.last_task
-        return dict(last.data) if last is not None else {}
-
     def completed_steps(self, workflow) -> list[str]:
         return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
                 if t.task_spec.bpmn_id]

@@ -74,6 +74,10 @@ class Institution(Base):
     scope: Mapped[list[ScopeItem]] = relationship(order_by="ScopeItem.id", cascade="all, delete-orphan")
 
 
+# An institution in these states is filed: listed in the directory and counted for the quota.
+FILED_STATUSES = ("filed_pilot", "filed", "suspended")
+
+
 class ScopeItem(Base):
     """A filed (occupation, level) pair of an institution."""
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..store.models import (
+    FILED_STATUSES,
     Attachment,
     Filing,
     HumanTask,
@@ -28,7 +29,6 @@ MAX_ATTACHMENT = 20 * 1024 * 1024
 ATTACHMENT_TYPES = {"application/pdf": b"%PDF", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG",
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": b"PK\x03\x04",
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": b"PK\x03\x04"}
-DIRECTORY_STATUSES = ("filed_pilot", "filed", "suspended")
 
 
 @dataclass
@@ -210,7 +210,7 @@ def directory(ctx: Context, q: str = "", occupation: str = "", jurisdiction: str
     """The public directory: filed institutions only (never drafts, rejected or revoked)."""
     with unit_of_work(ctx) as session:
         statement = select(Institution).options(selectinload(Institution.scope)).where(
-            Institution.status.in_(DIRECTORY_STATUSES))
+            Institution.status.in_(FILED_STATUSES))
         if q:
             statement = statement.where(or_(Institution.name.contains(q), Institution.filing_code == q))
         if jurisdiction:
@@ -228,4 +228,4 @@ def directory(ctx: Context, q: str = "", occupation: str = "", jurisdiction: str
 def directory_size(ctx: Context) -> int:
     with unit_of_work(ctx) as session:
         return session.scalar(select(func.count()).select_from(Institution).where(
-            Institution.status.in_(DIRECTORY_STATUSES)))
+            Institution.status.in_(FILED_STATUSES)))

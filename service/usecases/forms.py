@@ -15,7 +15,17 @@ from ..domain.codes import validate_credit_code
 from ..domain.errors import DomainError
 from ..domain.levels import check_scope
 from ..domain.occupations import Occupation as OccupationRule
-from ..store.models import Attachment, Filing, Institution, Jurisdiction, Occupation, ScopeItem, Setting, User
+from ..store.models import (
+    FILED_STATUSES,
+    Attachment,
+    Filing,
+    Institution,
+    Jurisdiction,
+    Occupation,
+    ScopeItem,
+    Setting,
+    User,
+)
 
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 DEFAULT_QUOTA = 3  # Art. 7: 原则上本辖区内1个职业不超过3家社会培训评价组织
@@ -108,15 +118,16 @@ def check_quota(session: Session, data: dict) -> dict[str, str]:
         return {}
     quota = int(session.scalar(select(Setting.value).where(Setting.key == "social_org_quota")) or DEFAULT_QUOTA)
     own = int(data["institution_id"])
+    # filings in their public notice count too: approved, not yet in the scope table
+    in_notice = session.scalars(select(Filing).join(Institution).where(
+        Filing.status == "notice", Institution.kind == "social_org", Institution.id != own)).all()
     problems = []
     for code in sorted({s["occupation_code"] for s in data.get("approved_scope") or []}):
         holders = set(session.scalars(select(ScopeItem.institution_id).join(Institution).where(
             ScopeItem.occupation_code == code, ScopeItem.is_active, Institution.kind == "social_org",
-            Institution.status.in_(("filed_pilot", "filed", "suspended")), Institution.id != own)))
-        for filing in session.scalars(select(Filing).join(Institution).where(
-                Filing.status == "notice", Institution.kind == "social_org", Institution.id != own)):
-            if any(s["occupation_code"] == code for s in filing.approved_scope or []):
-                holders.add(filing.institution_id)
+            Institution.status.in_(FILED_STATUSES), Institution.id != own)))
+        holders.update(f.institution_id for f in in_notice
+                       if any(s["occupation_code"] == code for s in f.approved_scope or []))
         if len(holders) >= quota:
             name = session.scalar(select(Occupation.name).where(Occupation.code == code))
             problems.append(f"第七条：职业 {code} {name} 在本市已有{len(holders)}家社会培训评价组织备案"

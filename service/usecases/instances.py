@@ -93,10 +93,9 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
                                                 TASKS.c.spiff_task_id.in_(gone)).values(state="cancelled"))
     new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
     if new:
-        subject = ctx.engine.data(workflow).get("subject", "")
         connection.execute(TASKS.insert(), [dict(
             instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id, name=task.name,
-            title=task.title, subject=task.data.get("subject", subject), role=task.role, form_key=task.form_key,
+            title=task.title, subject=task.data.get("subject", ""), role=task.role, form_key=task.form_key,
             due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
             state="open", created_at=now) for task in new])
 

@@ -62,23 +62,22 @@ def _must_be_open_for(session, task: HumanTask, user: User):
 
 
 def claim(ctx: Context, user_id: int, task_id: int) -> None:
-    with unit_of_work(ctx) as session:
-        user = session.get(User, user_id)
-        task = _visible_task(session, user, task_id, lock=True)
-        _must_be_open_for(session, task, user)
-        task.claimed_by = user.id
-        audit.record(session, ctx.clock.now(), user, "claim", instance_id=task.instance_id,
-                     institution_id=task.institution_id, task_name=task.name, task_title=task.title)
+    _set_claim(ctx, user_id, task_id, claiming=True)
 
 
 def unclaim(ctx: Context, user_id: int, task_id: int) -> None:
+    _set_claim(ctx, user_id, task_id, claiming=False)
+
+
+def _set_claim(ctx: Context, user_id: int, task_id: int, claiming: bool) -> None:
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
         task = _visible_task(session, user, task_id, lock=True)
         _must_be_open_for(session, task, user)
-        task.claimed_by = None
-        audit.record(session, ctx.clock.now(), user, "unclaim", instance_id=task.instance_id,
-                     institution_id=task.institution_id, task_name=task.name, task_title=task.title)
+        task.claimed_by = user.id if claiming else None
+        audit.record(session, ctx.clock.now(), user, "claim" if claiming else "unclaim",
+                     instance_id=task.instance_id, institution_id=task.institution_id, task_name=task.name,
+                     task_title=task.title)
 
 
 @dataclass

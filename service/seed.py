@@ -8,7 +8,7 @@ from .domain import calendar as cal
 from .domain.codes import credit_code_check_char, format_filing_code
 from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
-from .usecases import accounts, filing, tasks
+from .usecases import accounts, complaint, filing, tasks
 from .usecases.context import Context, unit_of_work
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -97,6 +97,10 @@ def seed_demo(ctx: Context) -> str:
     review(submit(users[1], ids[1]), 1)  # waiting for the city
     submit(users[2], ids[2])             # waiting for the county
     filing.start_filing(ctx, users[3])   # a draft
+    # Art. 19: a public complaint about an unfiled school, waiting for 贵池区 (county1)
+    complaint.submit_complaint(ctx, "341702", None, "贵池区新星职业培训学校", "王先生", "13912345678",
+                               "该校尚未取得职业技能等级认定备案，却以“等级认定、包过发证”为名招生，"
+                               "每人收取报名费800元。")
     return (f"demo data ready: users analyst, city, county1..county{len(codes)}, inst1..inst4; "
             f"password {DEMO_PASSWORD}")
 

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from ..domain.errors import DomainError
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..usecases import accounts, filing, tasks
+from ..usecases import accounts, complaint, filing, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from . import schemas
 
@@ -239,6 +239,16 @@ def objection(notice_id):
     return jsonify(id=objection_id), 201
 
 
+@api.post("/public/complaints")
+def submit_complaint():
+    """投诉举报 (Art. 19): anyone, no login; the county of the jurisdiction gets the case."""
+    body = schemas.ComplaintIn().load(request.get_json(force=True, silent=True) or {})
+    complaint_id = complaint.submit_complaint(ctx(), body["jurisdiction_code"], body["institution_id"],
+                                              body["institution_name"], body["name"], body["contact"],
+                                              body["content"])
+    return jsonify(id=complaint_id), 201
+
+
 @api.post("/admin/clock")
 @login_required
 def move_clock():
@@ -286,7 +296,7 @@ def openapi():
     spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
-                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ReceiptOut", "ClockIn",
+                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ComplaintIn", "ReceiptOut", "ClockIn",
                  "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():

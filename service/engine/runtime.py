@@ -120,7 +120,6 @@ class ReadyTask:
     role: str
     form_key: str
     data: dict
-    due_at: datetime | None = None
 
 
 @dataclass
@@ -221,9 +220,7 @@ class Engine:
             if task.state == TaskState.READY:
                 if task.task_spec.manual:
                     info = definitions.user_tasks[(process_id, task.task_spec.bpmn_id)]
-                    due_at = as_instant(self.sandbox.evaluate(info.due_date, task.data)) if info.due_date else None
-                    ready.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data,
-                                           due_at))
+                    ready.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data))
                 continue
             definition = getattr(task.task_spec, "event_definition", None)
             # an event-based gateway waits on several definitions at once
@@ -232,6 +229,12 @@ class Engine:
             if due and any(isinstance(part, TimerEventDefinition) for part in parts):
                 timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, datetime.fromisoformat(due)))
         return ready, timers
+
+    def due_at(self, definitions: Definitions, process_id: str, task: ReadyTask) -> datetime | None:
+        """The deadline of a task that has just opened (camunda:dueDate), evaluated once: its
+        `today()` is the day the task opened, not the day someone next looks at it."""
+        due_date = definitions.user_tasks[(process_id, task.name)].due_date
+        return as_instant(self.sandbox.evaluate(due_date, task.data)) if due_date else None
 
     def trail(self, workflow) -> list[SystemStep]:
         return workflow.script_engine.trail

@@ -134,6 +134,30 @@ class Objection(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | dismissed
 
 
+class Complaint(Base):
+    """投诉举报 (Art. 19): anyone may report an institution, filed or only named; the county of the
+    jurisdiction investigates. Who complained is kept here and in the county's task, never shown
+    to the institution."""
+
+    __tablename__ = "complaint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    institution_name: Mapped[str] = mapped_column(String(200))  # as typed; the directory's if left blank
+    complainant_name: Mapped[str] = mapped_column(String(50))
+    complainant_contact: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    # open | substantiated | unsubstantiated (COMPLAINT_FINDINGS)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    finding: Mapped[str | None] = mapped_column(Text)  # the county's written conclusion (its opinion)
+    measures: Mapped[str | None] = mapped_column(Text)  # taken or proposed (Art. 20); decided in supervision
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+COMPLAINT_FINDINGS = ("substantiated", "unsubstantiated")
+
+
 class Attachment(Base):
     __tablename__ = "attachment"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,6 +222,7 @@ class HumanTask(Base):
     state: Mapped[str] = mapped_column(String(12), default="open")  # open | completed | cancelled
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    due_note: Mapped[str | None] = mapped_column(String(200))  # why there is no due_at (a year without holidays)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -9,6 +9,9 @@ from sqlalchemy import false, true
 
 from ..store.models import HumanTask, ProcessInstance, User
 
+# A complaint (Art. 19) names who complained, so the institution it is about never sees its case.
+HIDDEN_FROM_INSTITUTIONS = frozenset({"complaint"})
+
 
 def task_filter(user: User):
     if user.role == "institution":
@@ -41,7 +44,8 @@ def can_see_task(user: User, task: HumanTask) -> bool:
 
 def can_see_instance(user: User, instance: ProcessInstance) -> bool:
     if user.role == "institution":
-        return instance.institution_id == user.institution_id
+        return (instance.institution_id == user.institution_id
+                and instance.process_id not in HIDDEN_FROM_INSTITUTIONS)
     if user.role == "county":
         return instance.jurisdiction_code == user.jurisdiction_code
     return user.role in ("city", "province", "analyst")

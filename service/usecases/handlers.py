@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session
 from ..domain import calendar as cal
 from ..domain.codes import format_filing_code
 from ..domain.levels import LEVELS
-from ..store.models import Filing, Notice, Objection, ProcessInstance, ScopeItem, Setting, User
+from ..store.models import (
+    COMPLAINT_FINDINGS,
+    Complaint,
+    Filing,
+    Notice,
+    Objection,
+    ProcessInstance,
+    ScopeItem,
+    Setting,
+    User,
+)
 from . import audit
 from .context import Context
 
@@ -133,6 +143,19 @@ def next_filing_serial(session: Session, kind: str) -> int:
     return int(setting.value)
 
 
+def close_complaint(ctx, session, instance, actor, data, inputs):
+    """Art. 19: the county's finding closes the complaint. Measures are only recorded here; proposing
+    and deciding them (Art. 20) belongs to the supervision process."""
+    finding = inputs.get("finding")
+    if finding not in COMPLAINT_FINDINGS:  # a changed form must not silently close it either way
+        raise ValueError(f"close_complaint: finding must be one of {COMPLAINT_FINDINGS}, got {finding!r}")
+    complaint = session.get(Complaint, int(data["complaint_id"]))
+    complaint.status, complaint.closed_at = finding, ctx.clock.now()
+    complaint.finding = inputs.get("opinion")
+    complaint.measures = data.get("measures") or None
+    return {"complaint_status": finding}
+
+
 TOPICS = {
     "record_application": record_application,
     "reject_filing": reject_filing,
@@ -140,6 +163,7 @@ TOPICS = {
     "count_objections": count_objections,
     "resolve_objections": resolve_objections,
     "issue_receipt": issue_receipt,
+    "close_complaint": close_complaint,
 }
 
 

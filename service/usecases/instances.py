@@ -7,13 +7,16 @@ tasks and waiting timers before and after the step: no rows need to be read back
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..domain.errors import CalendarYearMissing
 from ..engine.definitions import Definitions
+from ..engine.errors import ExpressionError
 from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store.models import HumanTask, ProcessInstance, Timer, User
 from . import audit, handlers
@@ -65,6 +68,10 @@ def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):
 def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
     now = ctx.clock.now()
     workflow = loaded.workflow
+    ready_now, timers_now = ctx.engine.snapshot(loaded.definitions, instance.process_id, workflow)
+    ready = {t.id: t for t in ready_now}
+    new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
+    deadlines = {task.id: _deadline(ctx, loaded.definitions, instance.process_id, task) for task in new}
     for step in ctx.engine.trail(workflow):  # Art. 8.3, 18: the system's own steps are traceable too
         audit.record(session, now, None, step.kind, instance_id=instance.id, institution_id=instance.institution_id,
                      task_name=step.name, task_title=step.title, data=step.data)
@@ -85,18 +92,16 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
     for name, value in values.items():
         set_committed_value(instance, name, value)
 
-    ready_now, timers_now = ctx.engine.snapshot(loaded.definitions, instance.process_id, workflow)
-    ready = {t.id: t for t in ready_now}
     gone = [task_id for task_id in loaded.ready_before if task_id not in ready]
     if gone:  # e.g. the other branch of an event gateway won
         connection.execute(TASKS.update().where(TASKS.c.instance_id == instance.id, TASKS.c.state == "open",
                                                 TASKS.c.spiff_task_id.in_(gone)).values(state="cancelled"))
-    new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
     if new:
         connection.execute(TASKS.insert(), [dict(
             instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id, name=task.name,
             title=task.title, subject=task.data.get("subject", ""), role=task.role, form_key=task.form_key,
-            due_at=task.due_at, jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
+            due_at=deadlines[task.id][0], due_note=deadlines[task.id][1],
+            jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
             state="open", created_at=now) for task in new])
 
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in timers_now}
@@ -110,4 +115,14 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
         connection.execute(TIMERS.insert(), timers)
 
 
-
+def _deadline(ctx: Context, definitions: Definitions, process_id: str,
+              task: ReadyTask) -> tuple[datetime | None, str | None]:
+    """A task's deadline and, when it cannot be counted, why. A year whose holidays are not
+    entered yet must not stop the case (a public complaint would be lost) nor be counted as
+    weekends only (SPEC): the task opens without a deadline and says so to the staff."""
+    try:
+        return ctx.engine.due_at(definitions, process_id, task), None
+    except ExpressionError as error:
+        if isinstance(error.__cause__, CalendarYearMissing):
+            return None, error.__cause__.message
+        raise

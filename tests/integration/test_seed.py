@@ -13,9 +13,9 @@ def test_demo_seed_shows_a_living_system(app, ctx):
         open_tasks = sorted(session.scalars(select(HumanTask.name).where(HumanTask.state == "open")))
         assert session.scalar(select(func.count()).select_from(Notice)) == 1
     assert statuses == {"filed_pilot": 1, "under_review": 3, "draft": 1}
-    assert open_tasks == ["city_review", "initial_review", "submit_application"]
+    assert open_tasks == ["city_review", "handle_complaint", "initial_review", "submit_application"]
     listed = app.test_client().get("/api/public/institutions").get_json()["items"]
     assert [i["name"] for i in listed] == ["青阳县华能电力技能评价中心"]
     home = app.test_client().get("/").get_data(as_text=True)
-    assert "已备案评价机构目录</a>（1 家）" in home and "公示中的备案</a>（1 件" in home
+    assert "已备案评价机构名录</a>（1 家）" in home and "备案公示</a>（1 件公示中" in home
     assert seed_demo(ctx) == "demo data already present"

@@ -9,7 +9,8 @@ from .bootstrap import build_context
 
 
 def create_app(test_config: dict | None = None, context=None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, static_folder="web/static",
+                template_folder="web/templates")
     settings = configuration.from_env()
     settings.update(test_config or {})
     configuration.check(settings)
@@ -32,9 +33,10 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
     # No session to ride on: logging in, and the public objection form (anyone, no login).
     csrf.exempt(routes.login)
     csrf.exempt(routes.objection)
+    csrf.exempt(routes.submit_complaint)
 
-    from .web.pages import pages
-    app.register_blueprint(pages)
+    from . import web
+    web.register(app)
 
     from . import cli
     cli.register(app)

@@ -20,6 +20,10 @@ class UserOut(Schema):
 
 class InboxQueryIn(Schema):
     process = fields.String(load_default=None)
+    step = fields.String(load_default=None)
+    jurisdiction = fields.String(load_default=None)
+    due = fields.String(load_default=None, validate=validate.OneOf(["soon", "overdue"]))
+    sort = fields.String(load_default="created", validate=validate.OneOf(["created", "due"]))
     state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
     due_before = fields.DateTime(load_default=None)
     mine = fields.Boolean(load_default=False)
@@ -124,6 +128,16 @@ class NoticeOut(Schema):
 
 
 class ObjectionIn(Schema):
+    name = fields.String(load_default="")
+    contact = fields.String(load_default="")
+    content = fields.String(load_default="")
+
+
+class ComplaintIn(Schema):
+    """投诉举报 (Art. 19), from anyone: a filed institution by id, or only its name as typed."""
+    jurisdiction_code = fields.String(load_default="")
+    institution_id = fields.Integer(load_default=None, allow_none=True)
+    institution_name = fields.String(load_default="")
     name = fields.String(load_default="")
     contact = fields.String(load_default="")
     content = fields.String(load_default="")

@@ -2,45 +2,104 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..store.models import AuditEvent, HumanTask, ProcessInstance, User
+from ..store.db import read_only
+from ..store.models import Attachment, AuditEvent, HumanTask, ProcessInstance, User
 from . import access, audit, forms, instances
 from .context import Context, unit_of_work
 from .errors import Conflict, Invalid, NotFound
+
+SOON = timedelta(days=7)  # "due soon": within a week, in calendar days, so no year's holidays are needed
 
 
 @dataclass
 class InboxQuery:
     process: str | None = None
+    step: str | None = None
+    jurisdiction: str | None = None
+    due: str | None = None  # "soon" | "overdue"
     state: str = "open"
     due_before: datetime | None = None
     mine: bool = False
+    sort: str = "created"  # "created" (newest first) | "due" (soonest first, none last)
     page: int = 1
     per_page: int = 20
 
 
+def _inbox_where(user: User, query: InboxQuery, now: datetime) -> list:
+    where = [access.task_filter(user), HumanTask.state == query.state]
+    for column, value in ((HumanTask.process_id, query.process), (HumanTask.name, query.step),
+                          (HumanTask.jurisdiction_code, query.jurisdiction)):
+        if value:
+            where.append(column == value)
+    if query.due == "overdue":
+        where.append(HumanTask.due_at < now)
+    elif query.due == "soon":
+        where.append(HumanTask.due_at.between(now, now + SOON))
+    if query.due_before:
+        where.append(HumanTask.due_at <= query.due_before)
+    if query.mine:
+        where.append(HumanTask.claimed_by == user.id)
+    return where
+
+
 def inbox(ctx: Context, user_id: int, query: InboxQuery) -> tuple[list[HumanTask], int]:
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
-        where = [access.task_filter(user), HumanTask.state == query.state]
-        if query.process:
-            where.append(HumanTask.process_id == query.process)
-        if query.due_before:
-            where.append(HumanTask.due_at <= query.due_before)
-        if query.mine:
-            where.append(HumanTask.claimed_by == user.id)
+        where = _inbox_where(user, query, ctx.clock.now())
         total = session.scalar(select(func.count()).select_from(HumanTask).where(*where))
-        rows = session.scalars(select(HumanTask).where(*where).order_by(HumanTask.created_at.desc(),
-                               HumanTask.id.desc()).offset((query.page - 1) * query.per_page)
-                               .limit(query.per_page)).all()
+        order = ((HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id) if query.sort == "due"
+                 else (HumanTask.created_at.desc(), HumanTask.id.desc()))
+        rows = session.scalars(select(HumanTask).where(*where).order_by(*order)
+                               .offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
         return list(rows), total
+
+
+@dataclass
+class InboxCounts:
+    """How many open tasks each filter of the inbox would show."""
+    total: int = 0
+    mine: int = 0
+    soon: int = 0
+    overdue: int = 0
+    by_process: dict[str, int] = field(default_factory=dict)
+    by_step: dict[tuple[str, str], int] = field(default_factory=dict)  # (name, title)
+    by_jurisdiction: dict[str, int] = field(default_factory=dict)
+    process_names: dict[str, str] = field(default_factory=dict)
+
+
+def inbox_counts(ctx: Context, user_id: int) -> InboxCounts:
+    """One grouped query over the indexed task columns, never the workflows."""
+    with unit_of_work(ctx) as session:
+        read_only(session)
+        user = session.get(User, user_id)
+        now = ctx.clock.now()
+        counts = InboxCounts(process_names=ctx.definitions(session, ctx.latest_version_id(session)).process_names)
+        rows = session.execute(
+            select(HumanTask.process_id, HumanTask.name, HumanTask.title, HumanTask.jurisdiction_code,
+                   func.count(), func.sum(case((HumanTask.claimed_by == user.id, 1), else_=0)),
+                   func.sum(case((HumanTask.due_at < now, 1), else_=0)),
+                   func.sum(case((HumanTask.due_at.between(now, now + SOON), 1), else_=0)))
+            .where(access.task_filter(user), HumanTask.state == "open")
+            .group_by(HumanTask.process_id, HumanTask.name, HumanTask.title, HumanTask.jurisdiction_code))
+        for process, name, title, jurisdiction, n, mine, overdue, soon in rows:
+            counts.total += n
+            counts.mine += mine or 0
+            counts.overdue += overdue or 0
+            counts.soon += soon or 0
+            counts.by_process[process] = counts.by_process.get(process, 0) + n
+            counts.by_step[(name, title)] = counts.by_step.get((name, title), 0) + n
+            if jurisdiction:
+                counts.by_jurisdiction[jurisdiction] = counts.by_jurisdiction.get(jurisdiction, 0) + n
+        return counts
 
 
 def _visible_task(session: Session, user: User, task_id: int, lock=False) -> HumanTask:
@@ -86,10 +145,16 @@ class OpenTask:
     form: dict
     data: dict
     earlier_steps: list[tuple[str, str]]  # (name, title) a reviewer may return the case to
+    context: list[tuple[str, str, dict]]  # (key, title, property schema): case facts shown beside the form
+    attachments: dict[int, str]  # id → file name, for the attachments the page shows
+    claimed_by: str | None  # display name of whoever has claimed it
 
 
-def open_task(ctx: Context, user_id: int, task_id: int) -> OpenTask:
+def open_task(ctx: Context, user_id: int, task_id: int, typed: dict | None = None) -> OpenTask:
+    """The task as its page shows it; `typed` is what the user has just posted, kept over the
+    stored data when the page is drawn again with errors."""
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
         task = _visible_task(session, user, task_id)
         instance = session.get(ProcessInstance, task.instance_id)
@@ -99,10 +164,30 @@ def open_task(ctx: Context, user_id: int, task_id: int) -> OpenTask:
             spiff_task = next((t for t in ctx.engine.ready_tasks(definitions, instance.process_id, workflow)
                                if t.id == task.spiff_task_id), None)
             data = dict(spiff_task.data) if spiff_task else {}
+        data.update(typed or {})
         done = ctx.engine.completed_steps(workflow)
         earlier = [(info.name, info.title) for (pid, name), info in definitions.user_tasks.items()
                    if pid == instance.process_id and name in done and name != task.name]
-        return OpenTask(task, definitions.forms[task.form_key], data, earlier)
+        form = definitions.forms[task.form_key]
+        context = _context_fields(definitions.forms, form)
+        described = {key: prop for key, _, prop in context} | form.get("properties", {})
+        ids = {int(data[key]) for key, prop in described.items()
+               if prop.get("format") == "attachment" and str(data.get(key, "")).isdigit()}
+        names = dict(session.execute(select(Attachment.id, Attachment.filename)
+                                     .where(Attachment.id.in_(ids))).all()) if ids else {}
+        claimer = session.get(User, task.claimed_by) if task.claimed_by else None
+        return OpenTask(task, form, data, earlier, context, names, claimer.display_name if claimer else None)
+
+
+def _context_fields(all_forms: dict[str, dict], form: dict) -> list[tuple[str, str, dict]]:
+    """The case facts a form shows read-only (x-ui readonly_context), each described by the form
+    that collected it, so an enum shows its title and a scope its columns."""
+    ui = form.get("x-ui", {})
+    found = []
+    for key in ui.get("readonly_context", []):
+        prop = next((f["properties"][key] for f in all_forms.values() if key in f.get("properties", {})), {})
+        found.append((key, ui.get("context_titles", {}).get(key) or prop.get("title", key), prop))
+    return found
 
 
 # Built once: statements on every task action are not rebuilt per request.
@@ -200,6 +285,7 @@ class Timeline:
     current_steps: list[str]
     bpmn: str
     process_name: str
+    actionable: set[int]  # ids of the open tasks this user may act on
 
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
@@ -216,4 +302,5 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
         return Timeline(instance, list(events), list(next_tasks), ctx.engine.completed_steps(workflow),
                         ctx.engine.current_steps(workflow),
                         definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""),
-                        definitions.process_names.get(instance.process_id, instance.process_id))
+                        definitions.process_names.get(instance.process_id, instance.process_id),
+                        {task.id for task in next_tasks if access.can_see_task(user, task)})

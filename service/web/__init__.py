@@ -1,0 +1,71 @@
+"""HTML pages under /: Jinja templates in Simplified Chinese, a little JavaScript, no build step."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, jsonify, render_template, request, send_from_directory
+
+from ..clock import TrainingClock
+from ..usecases import reference
+from ..usecases.errors import Forbidden, NotFound
+from . import format as formatting
+from . import labels
+from .auth import current_user
+
+# bpmn-js comes from npm (`./dev setup` runs `npm ci`); it is served from there, never copied in.
+BPMN_JS = Path(__file__).resolve().parents[2] / "node_modules" / "bpmn-js" / "dist"
+
+
+def register(app: Flask) -> None:
+    from .auth import auth
+    from .home import home
+    from .institution import institution
+    from .public import public
+    from .work import work
+    for blueprint in (auth, home, work, institution, public):
+        app.register_blueprint(blueprint)
+    app.context_processor(_globals)
+    app.add_template_filter(formatting.when, "when")
+
+    @app.get("/vendor/bpmn-js/<path:name>")
+    def bpmn_js(name):
+        return send_from_directory(BPMN_JS, name, max_age=86400)
+
+    @app.get("/reference/occupations.json")
+    def occupations():
+        response = jsonify(_reference(app)["occupations"])
+        response.cache_control.max_age = 3600
+        return response
+
+    for error, status in ((NotFound, 404), (Forbidden, 403)):
+        app.register_error_handler(error, _page_error(status))
+
+
+def _page_error(status: int):
+    def handler(error):
+        if request.path.startswith("/api/"):
+            return jsonify(message=error.message), status
+        return render_template("message.html", message=error.message), status
+    return handler
+
+
+def _reference(app: Flask) -> dict:
+    """Jurisdictions and occupations, read once per process."""
+    if "reference" not in app.extensions:
+        ctx = app.extensions["context"]
+        occupations = reference.occupations(ctx)
+        app.extensions["reference"] = {"jurisdictions": reference.jurisdictions(ctx), "occupations": occupations,
+                                       "occupation_names": {o["code"]: o["name"] for o in occupations}}
+    return app.extensions["reference"]
+
+
+def _globals() -> dict:
+    ctx = current_app.extensions["context"]
+    now = ctx.clock.now()
+    return {
+        "user": current_user(), "roles": labels.ROLES, "kinds": labels.KINDS, "actions": labels.ACTIONS,
+        "labels": labels, "jurisdictions": _reference(current_app)["jurisdictions"], "now": now,
+        "training_now": now if isinstance(ctx.clock, TrainingClock) else None,
+        "occupation_name": lambda code: _reference(current_app)["occupation_names"].get(code, ""),
+        "due": lambda task: formatting.due_label(ctx.current_calendar(), now, task.due_at, task.due_note),
+    }

@@ -1,0 +1,17 @@
+"""The first page: what the public may look up, and for each role where its work is."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ..usecases import filing, tasks
+from .auth import ctx, current_user
+
+home = Blueprint("home", __name__)
+
+
+@home.get("/")
+def index():
+    user = current_user()
+    counts = tasks.inbox_counts(ctx(), user.id) if user and user.role != "analyst" else None
+    return render_template("index.html", filed=filing.directory_size(ctx()),
+                           notices=len(filing.open_notices(ctx())), counts=counts)

@@ -1,0 +1,57 @@
+"""Pages for everyone, no login: the directory of filed institutions, open public notices with
+the objection form (Art. 7), and complaints (投诉举报, Art. 19)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from ..usecases import complaint as complaints
+from ..usecases import filing
+from ..usecases.errors import Conflict, Invalid
+from .auth import ctx
+
+public = Blueprint("public", __name__)
+PER_PAGE = 50
+
+
+@public.get("/directory")
+def directory():
+    args = request.args
+    search = {key: args.get(key, "").strip() for key in ("q", "occupation", "jurisdiction", "kind")}
+    page = max(1, args.get("page", 1, type=int))
+    rows = filing.directory(ctx(), **search, page=page, per_page=PER_PAGE)
+    return render_template("directory.html", rows=rows, search=search, page=page, per_page=PER_PAGE)
+
+
+@public.get("/notices")
+def notices(typed=None, errors=None, status=200):
+    return render_template("notices.html", notices=filing.open_notices(ctx()), typed=typed or {},
+                           errors=errors or {}), status
+
+
+@public.post("/notices/<int:notice_id>/objection")
+def objection(notice_id):
+    typed = {key: request.form.get(key, "") for key in ("name", "contact", "content")}
+    try:
+        filing.submit_objection(ctx(), notice_id, **typed)
+    except Invalid as invalid:
+        return notices({**typed, "notice_id": notice_id}, invalid.errors, 422)
+    except Conflict as conflict:
+        flash(conflict.message, "error")
+        return notices({**typed, "notice_id": notice_id}, {}, 409)
+    flash("异议已提交，属地人社部门将调查核实并与您联系", "info")
+    return redirect(url_for("public.notices"))
+
+
+@public.route("/complaint", methods=["GET", "POST"])
+def complaint():
+    typed = {key: request.form.get(key, "").strip() for key in
+             ("jurisdiction_code", "institution_name", "name", "contact", "content")}
+    if request.method == "GET":
+        return render_template("complaint.html", typed=typed, errors={})
+    try:
+        number = complaints.submit_complaint(ctx(), typed["jurisdiction_code"], None, typed["institution_name"],
+                                             typed["name"], typed["contact"], typed["content"])
+    except Invalid as invalid:
+        return render_template("complaint.html", typed=typed, errors=invalid.errors), 422
+    flash(f"投诉举报已受理（编号{number}），属地人社部门将依法调查处理", "info")
+    return redirect(url_for("public.complaint"))

@@ -1,0 +1,154 @@
+"""Staff and institution clerks at work: the task inbox, a task's page, a case's page."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from ..usecases import filing, tasks
+from ..usecases.errors import Conflict, Invalid
+from . import schema_form
+from .auth import ctx, current_user, login_required
+
+work = Blueprint("work", __name__)
+PER_PAGE = 20
+
+
+def _inbox_query(args) -> tasks.InboxQuery:
+    return tasks.InboxQuery(
+        process=args.get("process") or None, step=args.get("step") or None,
+        jurisdiction=args.get("jurisdiction") or None,
+        due=args.get("due") if args.get("due") in ("soon", "overdue") else None,
+        mine=args.get("mine") == "1", sort="due" if args.get("sort") == "due" else "created",
+        page=max(1, args.get("page", 1, type=int)), per_page=PER_PAGE)
+
+
+@work.get("/inbox")
+@login_required
+def inbox():
+    user = current_user()
+    query = _inbox_query(request.args)
+    rows, total = tasks.inbox(ctx(), user.id, query)
+    counts = tasks.inbox_counts(ctx(), user.id)
+    filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("inbox.html", rows=rows, total=total, query=query, counts=counts, filters=filters,
+                           pages=max(1, -(-total // PER_PAGE)))
+
+
+@work.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id):
+    _act(lambda: tasks.claim(ctx(), current_user().id, task_id), "已签收，其他同事将看到由您办理")
+    return redirect(request.form.get("back") or url_for("work.task", task_id=task_id))
+
+
+@work.post("/tasks/<int:task_id>/unclaim")
+@login_required
+def unclaim(task_id):
+    _act(lambda: tasks.unclaim(ctx(), current_user().id, task_id), "已取消签收，任务回到本岗位待办")
+    return redirect(request.form.get("back") or url_for("work.task", task_id=task_id))
+
+
+def _act(action, done: str) -> None:
+    try:
+        action()
+        flash(done, "info")
+    except Conflict as error:
+        flash(error.message, "error")
+
+
+def _task_page(task_id: int, typed: dict | None = None, errors: dict | None = None, status: int = 200):
+    opened = tasks.open_task(ctx(), current_user().id, task_id, typed)
+    prefill = opened.form.get("x-ui", {}).get("prefill", {})
+    data = dict(opened.data)
+    for target, source in prefill.items():  # e.g. the city's approved scope starts as the requested one
+        if typed is None and target not in data and source in data:
+            data[target] = data[source]
+    return render_template("task.html", t=opened, data=data, errors=errors or {}, attachments=opened.attachments,
+                           groups=schema_form.groups(opened.form)), status
+
+
+@work.get("/tasks/<int:task_id>")
+@login_required
+def task(task_id):
+    return _task_page(task_id)
+
+
+@work.post("/tasks/<int:task_id>")
+@login_required
+def act_on_task(task_id):
+    """Submit (提交) or keep as a draft (暂存). Whatever fails, the page comes back with
+    everything the user typed and each problem next to its field."""
+    user = current_user()
+    opened = tasks.open_task(ctx(), user.id, task_id)
+    typed = schema_form.read(opened.form, request.form)
+    errors = _upload_attachments(opened.form, typed)
+    try:
+        if request.form.get("action") == "draft":
+            tasks.save_draft(ctx(), user.id, task_id, typed)
+            flash("已暂存，下次打开时可继续填写", "info")
+            return redirect(url_for("work.task", task_id=task_id))
+        if errors:
+            raise Invalid(errors)
+        tasks.complete(ctx(), user.id, task_id, typed)
+    except Invalid as invalid:
+        flash("提交未成功：请按提示修改标红的项目，已填写的内容均已保留", "error")
+        return _task_page(task_id, typed, {**invalid.errors, **errors}, 422)
+    except Conflict as conflict:
+        flash(conflict.message, "error")
+        return _task_page(task_id, typed, errors, 409)
+    flash(f"“{opened.task.title}”已提交", "info")
+    return redirect(url_for("work.case", instance_id=opened.task.instance_id))
+
+
+def _upload_attachments(form: dict, typed: dict) -> dict[str, str]:
+    """Files chosen with the form are stored first, so a later error never loses them."""
+    errors = {}
+    for name, prop in form.get("properties", {}).items():
+        upload = request.files.get(f"{name}__file")
+        if prop.get("format") != "attachment" or upload is None or not upload.filename:
+            continue
+        try:
+            typed[name] = str(filing.upload_attachment(ctx(), current_user().id, upload.filename,
+                                                       upload.mimetype, upload.read()))
+        except Invalid as invalid:
+            errors[name] = invalid.errors.get("file", "上传失败")
+    return errors
+
+
+@work.post("/tasks/<int:task_id>/return")
+@login_required
+def return_task(task_id):
+    """退回: back to an earlier step, with the opinion saying why."""
+    try:
+        tasks.return_to(ctx(), current_user().id, task_id, request.form.get("to", ""),
+                        request.form.get("return_opinion", ""))
+    except Invalid as invalid:
+        flash("退回未成功：" + "；".join(invalid.errors.values()), "error")
+        return redirect(url_for("work.task", task_id=task_id))
+    except Conflict as conflict:
+        flash(conflict.message, "error")
+        return redirect(url_for("work.task", task_id=task_id))
+    flash("已退回", "info")
+    return redirect(url_for("work.inbox"))
+
+
+@work.get("/cases/<int:instance_id>")
+@login_required
+def case(instance_id):
+    found = tasks.timeline(ctx(), current_user().id, instance_id)
+    return render_template("case.html", t=found)
+
+
+@work.get("/cases/<int:instance_id>/diagram.bpmn")
+@login_required
+def diagram(instance_id):
+    found = tasks.timeline(ctx(), current_user().id, instance_id)
+    if not found.bpmn:
+        abort(404)
+    return Response(found.bpmn, mimetype="application/xml")
+
+
+@work.get("/cases/<int:instance_id>/record")
+@login_required
+def record(instance_id):
+    """The printable record of a case (Art. 16, 18: every step recorded and traceable)."""
+    return render_template("record.html", t=tasks.timeline(ctx(), current_user().id, instance_id))

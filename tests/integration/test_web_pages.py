@@ -1,0 +1,238 @@
+"""The HTML pages through Flask's test client: who sees which page, what a failed submit keeps,
+and the inbox's filters. The browser walk-through is in tests/e2e."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+
+from service.usecases import complaint
+from tests.helpers import PASSWORD, Api, application, make_institution, make_staff
+
+
+class Page:
+    """A user with a browser's cookie jar, posting forms with the CSRF token the page gave."""
+
+    def __init__(self, app, username=None):
+        self.client = app.test_client()
+        if username:
+            response = self.form("/login", {"username": username, "password": PASSWORD})
+            assert response.status_code == 302, response.get_data(as_text=True)
+
+    def token(self, url="/login") -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', self.get(url).get_data(as_text=True)).group(1)
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def text(self, url) -> str:
+        response = self.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response.get_data(as_text=True)
+
+    def form(self, url, data, page="/login", **kwargs):
+        return self.client.post(url, data={"csrf_token": self.token(page), **data}, **kwargs)
+
+
+@pytest.fixture
+def people(app, ctx):
+    make_staff(ctx)
+    make_institution(ctx)
+    make_institution(ctx, serial=2, name="东至县职业培训学校", jurisdiction="341721")
+    return {name: Api(app, name) for name in ("inst1", "inst2", "county", "county_dz", "city")}
+
+
+def submitted(people):
+    """inst1's application submitted through the API; returns (started, county's task)."""
+    institution = people["inst1"]
+    started = institution.post("/api/filings").get_json()
+    attachment = institution.upload()
+    data = application("52341702MJ0000001D", "池州市职业技能培训评价中心", attachment_id=attachment)
+    assert institution.complete(started["task_id"], data).status_code == 200
+    return started, people["county"].only_task("initial_review")
+
+
+def test_pages_ask_for_login_and_return_to_the_page_asked_for(app, people):
+    response = Page(app).get("/inbox")
+    assert response.status_code == 302 and "/login?next=/inbox" in response.headers["Location"]
+    page = Page(app)
+    response = page.form("/login?next=/inbox", {"username": "county", "password": PASSWORD})
+    assert response.headers["Location"] == "/inbox"
+
+
+def test_login_never_sends_the_user_to_another_site(app, people):
+    page = Page(app)
+    response = page.form("/login?next=//evil.example/x", {"username": "county", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_wrong_password_keeps_the_username_and_says_so(app, people):
+    response = Page(app).form("/login", {"username": "county", "password": "wrong"})
+    assert response.status_code == 401
+    body = response.get_data(as_text=True)
+    assert "用户名或密码错误" in body and 'value="county"' in body
+
+
+def test_forms_without_the_csrf_token_are_refused(app, people):
+    page = Page(app, "inst1")
+    assert page.client.post("/filings").status_code == 400
+    assert page.client.post("/complaint", data={"content": "x" * 20}).status_code == 400
+
+
+def test_pages_carry_security_headers_and_no_inline_script(app, people):
+    response = Page(app).get("/directory")
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "onclick" not in response.get_data(as_text=True)
+    cookie = Page(app).form("/login", {"username": "county", "password": PASSWORD}).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_inbox_shows_my_jurisdiction_only_with_counts_per_filter(app, people, clock):
+    submitted(people)
+    county = Page(app, "county").text("/inbox")
+    assert "池州市职业技能培训评价中心 备案申请" in county and "县区初审" in county
+    other = Page(app, "county_dz").text("/inbox")
+    assert "池州市职业技能培训评价中心" not in other and "没有符合条件的待办事项" in other
+
+
+def test_inbox_counts_deadlines_in_working_days_and_filters_overdue(app, people, ctx, clock):
+    # Art. 19 complaint handled within 10 working days: from Mon 2 Sep 2024 that is Sat 14 Sep,
+    # a make-up working day before the Mid-Autumn holiday (15–17 Sep).
+    complaint.submit_complaint(ctx, "341702", None, "某评价机构", "赵六", "13900000000",
+                               "该机构在认定考试中替考，考场无监控录像。")
+    page = Page(app, "county")
+    clock.set(datetime(2024, 9, 10, 9, 0))
+    assert "剩余4个工作日" in page.text("/inbox")
+    clock.set(datetime(2024, 9, 13, 9, 0))
+    assert "某评价机构" in page.text("/inbox?due=soon")
+    clock.set(datetime(2024, 9, 18, 9, 0))
+    overdue = page.text("/inbox?due=overdue")
+    assert "某评价机构" in overdue and "已逾期1个工作日" in overdue
+    assert "某评价机构" not in page.text("/inbox?due=soon")
+    assert re.search(r"已逾期</span><span class=\"badge\">1<", page.text("/inbox"))
+
+
+def test_field_error_keeps_everything_typed(app, people):
+    institution = Page(app, "inst1")
+    response = institution.form("/filings", {}, page="/filings")
+    task_url = response.headers["Location"]
+    typed = {"action": "complete", "name": "池州市职业技能培训评价中心", "credit_code": "52341702MJ0000001X",
+             "kind": "social_org", "jurisdiction": "341702", "address": "长江中路1号", "contact_phone": "138",
+             "scope-0-occupation_code": "6-31-01-03", "scope-0-level": "4", "scope-0-assessors": "六",
+             "office_area_m2": "八十"}
+    response = institution.form(task_url, typed, page=task_url)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "校验码" in body or "信用代码" in body  # the credit code's check character is wrong
+    for value in ("52341702MJ0000001X", "长江中路1号", "138", "六", "八十"):
+        assert f'value="{value}"' in body  # what was typed, even what does not parse, comes back
+    assert "此项必填" in body  # the missing materials are named
+
+
+def test_draft_is_kept_without_validation(app, people):
+    institution = Page(app, "inst1")
+    task_url = institution.form("/filings", {}, page="/filings").headers["Location"]
+    response = institution.form(task_url, {"action": "draft", "address": "草稿地址", "contact_phone": "1"},
+                                page=task_url)
+    assert response.status_code == 302
+    body = institution.text(task_url)
+    assert 'value="草稿地址"' in body and 'value="1"' in body
+
+
+def test_task_completed_by_a_colleague_a_second_earlier_is_a_clear_conflict(app, people, ctx):
+    _, task = submitted(people)
+    from service.usecases import accounts
+    accounts.create_user(ctx, "county2", PASSWORD, "贵池区审核员二", "county", jurisdiction_code="341702")
+    mine, colleague = Page(app, "county"), Page(app, "county2")
+    url = f"/tasks/{task['id']}"
+    token = mine.token(url)
+    assert colleague.form(url, {"action": "complete", "decision": "forward", "opinion": "同意上报"},
+                          page=url).status_code == 302
+    response = mine.client.post(url, data={"csrf_token": token, "action": "complete", "decision": "reject",
+                                           "opinion": "我的意见"})
+    assert response.status_code == 409
+    assert "已由贵池区审核员二于" in response.get_data(as_text=True)
+
+
+def test_another_jurisdiction_cannot_reach_pages_by_url(app, people):
+    started, task = submitted(people)
+    other = Page(app, "county_dz")
+    for url in (f"/tasks/{task['id']}", f"/cases/{started['instance_id']}", f"/filings/{started['filing_id']}",
+                f"/cases/{started['instance_id']}/diagram.bpmn", f"/cases/{started['instance_id']}/record"):
+        assert other.get(url).status_code == 404, url
+    assert Page(app, "inst2").get(f"/filings/{started['filing_id']}").status_code == 404
+    response = other.form(f"/tasks/{task['id']}/claim", {}, page="/inbox")
+    assert "已签收" not in other.text("/inbox")
+    assert response.status_code == 404
+
+
+def test_claim_and_unclaim_from_the_inbox(app, people):
+    _, task = submitted(people)
+    page = Page(app, "county")
+    page.form(f"/tasks/{task['id']}/claim", {"back": "/inbox"}, page="/inbox")
+    assert "取消签收" in page.text("/inbox") and "我签收的" in page.text("/inbox?mine=1")
+    page.form(f"/tasks/{task['id']}/unclaim", {"back": "/inbox"}, page="/inbox")
+    assert "未签收" in page.text("/inbox")
+
+
+def test_return_to_an_earlier_step_needs_an_opinion(app, people):
+    _, task = submitted(people)
+    page = Page(app, "county")
+    url = f"/tasks/{task['id']}"
+    page.form(f"{url}/return", {"to": "submit_application", "return_opinion": ""}, page=url)
+    assert "退回须填写审批意见" in page.text(url)
+    page.form(f"{url}/return", {"to": "submit_application", "return_opinion": "材料不全"}, page=url)
+    assert people["inst1"].only_task("submit_application")
+
+
+def test_objection_page_keeps_what_was_typed_when_content_is_too_short(app, people, clock):
+    submitted(people)
+    county, city = people["county"], people["city"]
+    county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
+    city.complete(city.only_task("city_review")["id"], {"decision": "approve", "opinion": "同意", "approved_scope": [
+        {"occupation_code": "6-31-01-03", "level": "4", "assessors": 6}]})
+    county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    public = Page(app)
+    notice_id = re.search(r'id="notice-(\d+)"', public.text("/notices")).group(1)
+    url = f"/notices/{notice_id}/objection"
+    response = public.form(url, {"name": "王五", "contact": "139", "content": "短"}, page="/notices")
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "不少于10个字" in body and 'value="王五"' in body and ">短</textarea>" in body
+    response = public.form(url, {"name": "王五", "contact": "139", "content": "场地面积不足六十平方米，请核实。"},
+                           page="/notices")
+    assert response.status_code == 302
+    assert county.only_task("investigate_objection")
+
+
+def test_complaint_form_opens_a_case_for_the_county(app, people):
+    public = Page(app)
+    response = public.form("/complaint", {"jurisdiction_code": "341702", "institution_name": "某评价机构",
+                                          "name": "赵六", "contact": "13900000000", "content": ""},
+                           page="/complaint")
+    assert response.status_code == 422 and 'value="赵六"' in response.get_data(as_text=True)
+    response = public.form("/complaint", {"jurisdiction_code": "341702", "institution_name": "某评价机构",
+                                          "name": "赵六", "contact": "13900000000",
+                                          "content": "该机构在认定考试中替考，考场无监控录像。"}, page="/complaint")
+    assert response.status_code == 302
+    assert "某评价机构" in Page(app, "county").text("/inbox")
+    assert "某评价机构" not in Page(app, "county_dz").text("/inbox")
+
+
+def test_public_directory_lists_filed_institutions_only(app, people):
+    submitted(people)
+    body = Page(app).text("/directory")
+    assert "池州市职业技能培训评价中心" not in body and "没有符合条件的已备案机构" in body
+
+
+def test_task_due_in_a_year_without_holiday_data_opens_without_a_deadline_and_says_why(app, people, ctx, clock):
+    # 10 working days from 21 Dec 2026 reach into 2027, whose arrangement is not published yet:
+    # the complaint is not lost, and no weekends-only deadline is made up.
+    clock.set(datetime(2026, 12, 21, 9, 0))
+    complaint.submit_complaint(ctx, "341702", None, "某评价机构", "赵六", "13900000000",
+                               "该机构在认定考试中替考，考场无监控录像。")
+    [task] = people["county"].open_tasks()
+    assert task["due_at"] is None
+    assert "期限未定：2027年的法定节假日安排尚未录入" in Page(app, "county").text("/inbox")

@@ -10,6 +10,7 @@ from .usecases import audit
 from .usecases.context import Context
 from .usecases.forms import CHECKS
 from .usecases.handlers import TOPICS
+from .usecases.notifications import InApp
 
 
 def build_context(database_url: str, clock=None, clock_kind: str = "system") -> Context:
@@ -19,4 +20,5 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system") -> 
     audit.install(session_factory)
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
-    return Context(session_factory=session_factory, clock=clock, topics=set(TOPICS), form_checks=set(CHECKS))
+    return Context(session_factory=session_factory, clock=clock, topics=set(TOPICS), form_checks=set(CHECKS),
+                   channels=(InApp(),))

@@ -243,6 +243,20 @@ class Timer(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class Notification(Base):
+    """An in-app message to one user: what became theirs to do, what was decided."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user", "user_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class AuditEvent(Base):
     """Append-only; each row carries the hash of the one before it (tamper-evident, Art. 8.3, 18)."""
 

@@ -35,6 +35,7 @@ class Context:
     clock: object
     topics: set[str]
     form_checks: set[str]
+    channels: tuple = ()  # where notifications go (notifications.Channel); in-app by default
     calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
     _definitions: dict[int, Definitions] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

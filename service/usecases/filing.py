@@ -130,10 +130,13 @@ def submit_objection(ctx: Context, notice_id: int, name: str, contact: str, cont
                               content=content.strip(), created_at=now)
         session.add(objection)
         session.flush()
-        deliver_message(ctx, session, f"filing:{notice.filing_id}", "objection",
-                        {"objection_id": objection.id})
+        business_key = f"filing:{notice.filing_id}"
+        # logged first, so it stands in the filing's own timeline before what the objection sets off
         audit.record(session, now, None, "objection", institution_id=notice.filing.institution_id,
+                     instance_id=session.scalar(select(ProcessInstance.id).where(
+                         ProcessInstance.business_key == business_key)),
                      data={"notice_id": notice.id, "objection_id": objection.id})
+        deliver_message(ctx, session, business_key, "objection", {"objection_id": objection.id})
         return objection.id
 
 

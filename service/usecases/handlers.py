@@ -24,7 +24,7 @@ from ..store.models import (
     Setting,
     User,
 )
-from . import audit
+from . import audit, notifications
 from .context import Context
 
 
@@ -71,6 +71,8 @@ def reject_filing(ctx, session, instance, actor, data, inputs):
     filing.rejection_reason = data.get("opinion")
     if filing.institution.status == "under_review":
         filing.institution.status = "draft"
+    notifications.to_institution(ctx, session, filing.institution_id, notifications.Message(
+        "备案申请未通过", f"理由：{filing.rejection_reason or '见办理记录'}", f"/filings/{filing.id}"))
     return {}
 
 
@@ -124,6 +126,9 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
         item.is_active = key in wanted
     for code, level in wanted - set(existing):
         institution.scope.append(ScopeItem(occupation_code=code, level=level, is_active=True))
+    notifications.to_institution(ctx, session, institution.id, notifications.Message(
+        "备案成功", f"备案编码{institution.filing_code}，有效期至{institution.valid_until:%Y-%m-%d}，可打印备案回执",
+        f"/filings/{filing.id}/receipt"))
     audit.record(session, ctx.clock.now(), None, "reported_to_province", instance_id=instance.id,
                  institution_id=institution.id, data={"filing_code": institution.filing_code})
     return {"filing_code": institution.filing_code, "receipt_number": filing.receipt_number,

@@ -19,7 +19,7 @@ from ..engine.definitions import Definitions
 from ..engine.errors import ExpressionError
 from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store.models import HumanTask, ProcessInstance, Timer, User
-from . import audit, handlers
+from . import audit, handlers, notifications
 from .context import Context
 
 INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer.__table__
@@ -33,6 +33,7 @@ class Loaded:
     definitions: Definitions
     ready_before: dict[str, ReadyTask] = field(default_factory=dict)
     timers_before: set[str] = field(default_factory=set)
+    actor: User | None = None  # who is acting: None for the system (a timer, a public message)
 
 
 def start(ctx: Context, session: Session, actor: User | None, process_id: str, data: dict, *,
@@ -47,7 +48,7 @@ def start(ctx: Context, session: Session, actor: User | None, process_id: str, d
     session.flush()
     services = handlers.services(ctx, session, instance, actor)
     workflow = ctx.engine.start(definitions, process_id, {**data, "subject": subject}, services)
-    save(ctx, session, instance, Loaded(workflow, definitions))
+    save(ctx, session, instance, Loaded(workflow, definitions, actor=actor))
     return instance
 
 
@@ -57,7 +58,7 @@ def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User 
     services = handlers.services(ctx, session, instance, actor)
     workflow = ctx.engine.load(definitions, instance.process_id, instance.state, services)
     ready, timers = ctx.engine.snapshot(definitions, instance.process_id, workflow)
-    return Loaded(workflow, definitions, {t.id: t for t in ready}, {t.task_id for t in timers})
+    return Loaded(workflow, definitions, {t.id: t for t in ready}, {t.task_id for t in timers}, actor)
 
 
 def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):
@@ -103,6 +104,7 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
             due_at=deadlines[task.id][0], due_note=deadlines[task.id][1],
             jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
             state="open", created_at=now) for task in new])
+        _tell_institution(ctx, session, instance, loaded.actor, new)
 
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in timers_now}
     gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
@@ -126,3 +128,14 @@ def _deadline(ctx: Context, definitions: Definitions, process_id: str,
         if isinstance(error.__cause__, CalendarYearMissing):
             return None, error.__cause__.message
         raise
+
+
+def _tell_institution(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None,
+                      new: list[ReadyTask]) -> None:
+    """An institution does not sit at an inbox all day: when staff or the scheduler hand it a
+    step (a correction, a renewal), its users get a message."""
+    handed = [task for task in new if task.role == "institution"]
+    if handed and instance.institution_id and (actor is None or actor.role != "institution"):
+        titles = "、".join(task.title for task in handed)
+        notifications.to_institution(ctx, session, instance.institution_id, notifications.Message(
+            f"待您办理：{titles}", handed[0].data.get("subject", ""), f"/cases/{instance.id}"))

@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, current_app, jsonify, render_template, request, send_from_directory
 
 from ..clock import TrainingClock
-from ..usecases import reference
+from ..usecases import notifications, reference
 from ..usecases.errors import Forbidden, NotFound
 from . import format as formatting
 from . import labels
@@ -62,8 +62,10 @@ def _reference(app: Flask) -> dict:
 def _globals() -> dict:
     ctx = current_app.extensions["context"]
     now = ctx.clock.now()
+    user = current_user()
     return {
-        "user": current_user(), "roles": labels.ROLES, "kinds": labels.KINDS, "actions": labels.ACTIONS,
+        "user": user, "unread": notifications.unread_count(ctx, user.id) if user else 0,
+        "roles": labels.ROLES, "kinds": labels.KINDS, "actions": labels.ACTIONS,
         "labels": labels, "jurisdictions": _reference(current_app)["jurisdictions"], "now": now,
         "training_now": now if isinstance(ctx.clock, TrainingClock) else None,
         "occupation_name": lambda code: _reference(current_app)["occupation_names"].get(code, ""),

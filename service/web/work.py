@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from ..usecases import filing, tasks
+from ..usecases import filing, notifications, tasks
 from ..usecases.errors import Conflict, Invalid
 from . import schema_form
 from .auth import ctx, current_user, login_required
@@ -30,7 +30,20 @@ def inbox():
     counts = tasks.inbox_counts(ctx(), user.id)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("inbox.html", rows=rows, total=total, query=query, counts=counts, filters=filters,
-                           pages=max(1, -(-total // PER_PAGE)))
+                           pages=max(1, -(-total // PER_PAGE)), messages=notifications.recent(ctx(), user.id, 5))
+
+
+@work.get("/messages")
+@login_required
+def messages():
+    return render_template("messages.html", messages=notifications.recent(ctx(), current_user().id))
+
+
+@work.post("/messages/read")
+@login_required
+def read_messages():
+    notifications.mark_all_read(ctx(), current_user().id)
+    return redirect(url_for("work.messages"))
 
 
 @work.post("/tasks/<int:task_id>/claim")

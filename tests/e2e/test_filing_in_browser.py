@@ -67,6 +67,10 @@ def review(page: Page, decision: str, opinion: str) -> None:
 
 def test_filing_goes_from_application_to_receipt_in_the_browser(people, live_server, page, clock, ctx, screenshot):
     base = live_server
+    problems = []  # script errors, missing files and Content-Security-Policy violations show up here
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "status of 422" not in message.text else None)  # 422: the tested errors
+    page.on("pageerror", lambda error: problems.append(str(error)))
 
     # The institution applies; a wrong phone number comes back next to its field, nothing typed is lost.
     log_in(page, base, "inst1")
@@ -100,6 +104,7 @@ def test_filing_goes_from_application_to_receipt_in_the_browser(people, live_ser
     review(page, "退回补正", "请补充场地租赁协议")
 
     log_in(page, base, "inst1")
+    expect(page.locator("#unread")).to_have_text("1")  # told, not left to find out
     open_only_task(page, base, "填写并提交备案申请")
     expect(page.locator("#task-form")).to_be_visible()
     expect(page.locator("input[name=address]")).to_have_value("池州市贵池区长江中路1号")  # data kept
@@ -172,6 +177,7 @@ def test_filing_goes_from_application_to_receipt_in_the_browser(people, live_ser
     page.goto(f"{base}/directory?occupation=6-31-01-03")
     expect(page.locator("#directory")).to_contain_text("池州市职业技能培训评价中心")
     expect(page.locator("#directory")).to_contain_text(re.compile("四级/中级工"))
+    assert problems == []
 
 
 def test_case_page_highlights_the_current_step(people, live_server, page, screenshot):

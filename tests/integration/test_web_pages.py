@@ -236,3 +236,22 @@ def test_task_due_in_a_year_without_holiday_data_opens_without_a_deadline_and_sa
     [task] = people["county"].open_tasks()
     assert task["due_at"] is None
     assert "期限未定：2027年的法定节假日安排尚未录入" in Page(app, "county").text("/inbox")
+
+
+def test_institution_is_told_when_staff_hand_it_a_correction_and_when_rejected(app, people):
+    _, task = submitted(people)
+    institution = Page(app, "inst1")
+    assert "暂无消息" in institution.text("/messages")  # its own application tells it nothing
+    people["county"].complete(task["id"], {"decision": "correction", "opinion": "请补充场地租赁协议"})
+    body = institution.text("/messages")
+    assert "待您办理：填写并提交备案申请" in body and 'id="unread">1<' in body
+    assert "暂无消息" in Page(app, "inst2").text("/messages")
+    institution.form("/messages/read", {}, page="/messages")
+    assert 'id="unread"' not in institution.text("/messages")
+
+    again = application("52341702MJ0000001D", "池州市职业技能培训评价中心", attachment_id=people["inst1"].upload())
+    assert people["inst1"].complete(people["inst1"].only_task("submit_application")["id"], again).status_code == 200
+    people["county"].complete(people["county"].only_task("initial_review")["id"],
+                              {"decision": "reject", "opinion": "场地不符合第八条要求"})
+    body = institution.text("/messages")
+    assert "备案申请未通过" in body and "理由：场地不符合第八条要求" in body

@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app, jsonify, render_template, request, send_from_directory
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from ..clock import TrainingClock
 from ..usecases import notifications, reference
@@ -39,6 +41,7 @@ def register(app: Flask) -> None:
 
     for error, status in ((NotFound, 404), (Forbidden, 403)):
         app.register_error_handler(error, _page_error(status))
+    app.register_error_handler(HTTPException, _http_error)
 
 
 def _page_error(status: int):
@@ -47,6 +50,19 @@ def _page_error(status: int):
             return jsonify(message=error.message), status
         return render_template("message.html", message=error.message), status
     return handler
+
+
+HTTP_MESSAGES = {400: "请求有误，请返回上一页重试", 404: "页面不存在", 405: "不支持该操作",
+                 413: "上传的文件过大（单个文件不超过20MB）", 500: "系统出错，已记录，请稍后重试或联系管理员"}
+
+
+def _http_error(error: HTTPException):
+    """Pages answer in Chinese too when Flask itself refuses (unknown address, expired form)."""
+    if request.path.startswith("/api/"):
+        return jsonify(message=HTTP_MESSAGES.get(error.code, error.description)), error.code
+    message = ("页面已过期（安全校验失败），请刷新页面后重新提交" if isinstance(error, CSRFError)
+               else HTTP_MESSAGES.get(error.code, error.description))
+    return render_template("message.html", message=message), error.code
 
 
 def _reference(app: Flask) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..usecases import filing, tasks
+from ..usecases import definitions, filing, tasks
 from .auth import ctx, current_user
 
 home = Blueprint("home", __name__)
@@ -13,5 +13,11 @@ home = Blueprint("home", __name__)
 def index():
     user = current_user()
     counts = tasks.inbox_counts(ctx(), user.id) if user and user.role != "analyst" else None
+    analyst = {}
+    if user and user.role == "analyst":
+        year = ctx().today().year
+        calendar = ctx().current_calendar()
+        analyst = {"versions": definitions.versions(ctx(), user.id)[:5],
+                   "years": [(y, calendar.covers(y)) for y in (year, year + 1)]}
     return render_template("index.html", filed=filing.directory_size(ctx()),
-                           notices=len(filing.open_notices(ctx())), counts=counts)
+                           notices=len(filing.open_notices(ctx())), counts=counts, analyst=analyst)

@@ -255,3 +255,17 @@ def test_institution_is_told_when_staff_hand_it_a_correction_and_when_rejected(a
                               {"decision": "reject", "opinion": "场地不符合第八条要求"})
     body = institution.text("/messages")
     assert "备案申请未通过" in body and "理由：场地不符合第八条要求" in body
+
+
+def test_refusals_are_explained_in_chinese(app, people):
+    response = Page(app).get("/no-such-page")
+    assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)
+    response = Page(app, "inst1").client.post("/filings")  # no CSRF token: an expired or forged form
+    assert response.status_code == 400 and "页面已过期" in response.get_data(as_text=True)
+
+
+def test_analyst_home_warns_of_next_year_without_holiday_data(app, people, ctx, clock):
+    clock.set(datetime(2026, 11, 28, 9, 0))
+    body = Page(app, "analyst").text("/")
+    assert "2026年：已录入" in body and "2027年：未录入" in body
+    assert "<td>tests</td>" in body  # the version the test run deployed

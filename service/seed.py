@@ -8,7 +8,7 @@ from .domain import calendar as cal
 from .domain.codes import credit_code_check_char, format_filing_code
 from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
-from .usecases import accounts, complaint, filing, tasks
+from .usecases import accounts, complaint, filing, pilot, tasks
 from .usecases.context import Context, unit_of_work
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -61,6 +61,7 @@ def seed_demo(ctx: Context) -> str:
         codes = [j.code for j in jurisdictions]
     accounts.create_user(ctx, "analyst", DEMO_PASSWORD, "流程分析员", "analyst")
     accounts.create_user(ctx, "city", DEMO_PASSWORD, "市人社局 王审核", "city")
+    accounts.create_user(ctx, "province", DEMO_PASSWORD, "省技能人才管理服务中心 李复核", "province")
     for n, code in enumerate(codes, start=1):
         accounts.create_user(ctx, f"county{n}", DEMO_PASSWORD, f"县区人社 {code}", "county", jurisdiction_code=code)
     users = [accounts.create_user(ctx, f"inst{n}", DEMO_PASSWORD, f"机构经办人{n}", "institution",
@@ -101,7 +102,7 @@ def seed_demo(ctx: Context) -> str:
     complaint.submit_complaint(ctx, "341702", None, "贵池区新星职业培训学校", "王先生", "13912345678",
                                "该校尚未取得职业技能等级认定备案，却以“等级认定、包过发证”为名招生，"
                                "每人收取报名费800元。")
-    return (f"demo data ready: users analyst, city, county1..county{len(codes)}, inst1..inst4; "
+    return (f"demo data ready: users analyst, city, province, county1..county{len(codes)}, inst1..inst4; "
             f"password {DEMO_PASSWORD}")
 
 
@@ -118,6 +119,9 @@ def _filed_before_the_system(ctx: Context) -> None:
         row.scope = [ScopeItem(occupation_code="6-31-01-03", level=level) for level in ("5", "4", "3")]
         session.add(row)
         session.flush()
-        session.add(Filing(institution_id=row.id, jurisdiction_code=row.jurisdiction_code, status="filed",
-                           filing_code=row.filing_code, receipt_number=f"CZBA{start.year}{row.id:06d}",
-                           requested_scope=[], decided_at=ctx.clock.now()))
+        receipt = Filing(institution_id=row.id, jurisdiction_code=row.jurisdiction_code, status="filed",
+                         filing_code=row.filing_code, receipt_number=f"CZBA{start.year}{row.id:06d}",
+                         requested_scope=[], decided_at=ctx.clock.now())
+        session.add(receipt)
+        session.flush()
+        pilot.start_pilot(ctx, session, row, receipt)  # its pilot ends in about 165 days (Art. 7)

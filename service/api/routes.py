@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from ..domain.errors import DomainError
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..usecases import accounts, complaint, filing, tasks
+from ..usecases import accounts, complaint, filing, pilot, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from . import schemas
 
@@ -229,7 +229,8 @@ def directory():
 
 @api.get("/public/notices")
 def notices():
-    return jsonify(items=schemas.NoticeOut(many=True).dump(filing.open_notices(ctx())))
+    page = max(1, request.args.get("page", 1, type=int))
+    return jsonify(items=schemas.NoticeOut(many=True).dump(filing.open_notices(ctx(), page)))
 
 
 @api.post("/public/notices/<int:notice_id>/objections")
@@ -247,6 +248,24 @@ def submit_complaint():
                                               body["institution_name"], body["name"], body["contact"],
                                               body["content"])
     return jsonify(id=complaint_id), 201
+
+
+@api.get("/institution/other-city-filings")
+@login_required
+def other_city_filings():
+    """Filings in other cities (Art. 7): an institution sees its own."""
+    rows = pilot.other_city_filings(ctx(), session["user_id"])
+    return jsonify(items=schemas.OtherCityFilingOut(many=True).dump(rows))
+
+
+@api.post("/institution/other-city-filings")
+@login_required
+def record_other_city_filing():
+    """An institution records the filing it obtained in another city, for certifying there (Art. 7)."""
+    body = schemas.OtherCityFilingIn().load(request.get_json(force=True, silent=True) or {})
+    row_id = pilot.record_other_city_filing(ctx(), session["user_id"], body["city"], body["filing_code"],
+                                            body["valid_until"], body["attachment_id"])
+    return jsonify(id=row_id), 201
 
 
 @api.post("/admin/clock")
@@ -291,13 +310,30 @@ def enter_calendar_year(year):
     return jsonify(ok=True)
 
 
+@api.get("/admin/incidents")
+@login_required
+def incidents():
+    """Timers that failed after their retries (city and analysts)."""
+    from ..usecases import timers
+    return jsonify(items=schemas.IncidentOut(many=True).dump(timers.incidents(ctx(), session["user_id"])))
+
+
+@api.post("/admin/incidents/<int:timer_id>/retry")
+@login_required
+def retry_incident(timer_id):
+    """Back to waiting, attempts 0, due now: the scheduler's next pass fires it."""
+    from ..usecases import timers
+    return jsonify(schemas.IncidentOut().dump(timers.retry(ctx(), session["user_id"], timer_id)))
+
+
 @api.get("/openapi.json")
 def openapi():
     spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
                  "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ComplaintIn", "ReceiptOut", "ClockIn",
-                 "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut"):
+                 "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut", "IncidentOut", "OtherCityFilingIn",
+                 "OtherCityFilingOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

@@ -204,3 +204,36 @@ class NoticeBriefOut(Schema):
     title = fields.String()
     opens_at = fields.DateTime()
     closes_at = fields.DateTime()
+
+
+class OtherCityFilingIn(Schema):
+    """A filing obtained in another city (Art. 7); checked by the use case, with Chinese messages."""
+    city = fields.String(load_default="")
+    filing_code = fields.String(load_default="")
+    valid_until = fields.String(load_default="")  # YYYY-MM-DD
+    attachment_id = fields.Raw(load_default=None, allow_none=True)
+
+
+class OtherCityFilingOut(Schema):
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    city = fields.String()
+    filing_code = fields.String()
+    valid_until = fields.Date()
+    attachment_id = fields.Integer(allow_none=True)
+    recorded_at = fields.DateTime()
+
+
+class IncidentOut(Schema):
+    """A timer that failed after its retries (an incident), for the city and the analysts."""
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    process_name = fields.String()
+    subject = fields.String()
+    name = fields.String()
+    title = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String()
+    due_at = fields.DateTime()
+    state = fields.String()

@@ -247,6 +247,12 @@ class Engine:
         return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
                 if t.task_spec.bpmn_id]
 
+    def element_name(self, definitions: Definitions, process_id: str, element_id: str) -> str:
+        """The name analysts gave an element in the model (e.g. a timer's 公示期满); its id if unnamed."""
+        spec = definitions.processes.get(process_id, (None, None))[0]
+        task_spec = spec.task_specs.get(element_id) if spec is not None else None
+        return getattr(task_spec, "bpmn_name", None) or element_id
+
 
 class _At:
     def __init__(self, now: datetime):

@@ -99,6 +99,9 @@ class Filing(Base):
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"))
     # draft | under_review | notice | filed | rejected
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    purpose: Mapped[str] = mapped_column(String(10), default="initial")  # initial | renewal (Art. 7: 三年)
+    # the application as submitted, to prefill a renewal; deferred, as lists of filings never need it
+    application: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     requested_scope: Mapped[list] = mapped_column(JSON, default=list)
     approved_scope: Mapped[list | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -292,3 +295,32 @@ class Setting(Base):
     __tablename__ = "setting"
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class Revocation(Base):
+    """取消备案 (Art. 22; Art. 7 a failed pilot): why a filing ended, who ended it. Written by
+    usecases.revocation.end_filing, the one place a filing is ended."""
+
+    __tablename__ = "revocation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    ground: Mapped[str] = mapped_column(String(30))  # a key of usecases.revocation.GROUNDS
+    reason: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class OtherCityFiling(Base):
+    """A filing obtained in another city for certifying there (Art. 7: 异地开展认定服务须经拟开展
+    认定地市级人力资源社会保障部门备案), recorded by the institution itself."""
+
+    __tablename__ = "other_city_filing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    city: Mapped[str] = mapped_column(String(50))
+    filing_code: Mapped[str] = mapped_column(String(50))
+    valid_until: Mapped[date] = mapped_column(Date)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)

@@ -57,3 +57,8 @@ def can_see_institution(user: User, institution) -> bool:
     if user.role == "county":
         return institution.jurisdiction_code == user.jurisdiction_code
     return user.role in ("city", "province", "analyst")
+
+
+def can_handle_incidents(user: User) -> bool:
+    """Timers that failed after their retries (incidents): the city and the analysts see and retry them."""
+    return user.role in ("city", "analyst")

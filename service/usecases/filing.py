@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..store.db import read_only
 from ..store.models import (
     FILED_STATUSES,
     Attachment,
@@ -44,27 +45,34 @@ def start_filing(ctx: Context, user_id: int) -> Started:
         user = session.get(User, user_id)
         if user.role != "institution" or user.institution_id is None:
             raise Forbidden("只有评价机构用户可以申请备案")
-        institution = session.get(Institution, user.institution_id)
-        open_filing = session.scalar(select(Filing).where(
-            Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "notice"))))
-        if open_filing is not None:
-            raise Conflict(f"本机构已有一件办理中的备案申请（编号{open_filing.id}），请勿重复申请")
-        filing = Filing(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code)
-        session.add(filing)
-        session.flush()
-        prefill = {"filing_id": filing.id, "institution_id": institution.id, "name": institution.name,
-                   "credit_code": institution.credit_code, "kind": institution.kind,
-                   "jurisdiction": institution.jurisdiction_code, "address": institution.address,
-                   "legal_representative": institution.legal_representative,
-                   "contact_name": institution.contact_name, "contact_phone": institution.contact_phone}
-        instance = instances.start(ctx, session, user, "filing", prefill, business_key=f"filing:{filing.id}",
-                                   institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
-                                   subject=f"{institution.name} 备案申请")
-        audit.record(session, ctx.clock.now(), user, "start", instance_id=instance.id,
-                     institution_id=institution.id, data={"process": "filing", "filing_id": filing.id})
-        task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                            HumanTask.state == "open"))
-        return Started(filing.id, instance.id, task_id)
+        return open_filing(ctx, session, session.get(Institution, user.institution_id), user)
+
+
+def open_filing(ctx: Context, session: Session, institution: Institution, actor: User | None,
+                purpose: str = "initial", prefill: dict | None = None) -> Started:
+    """A filing case for the institution: its own application (initial), or a renewal the
+    scheduler opens before the three years end (Art. 7), prefilled from the filing in force."""
+    open_filing = session.scalar(select(Filing).where(
+        Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "notice"))))
+    if open_filing is not None:
+        raise Conflict(f"本机构已有一件办理中的备案申请（编号{open_filing.id}），请勿重复申请")
+    filing = Filing(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code, purpose=purpose)
+    session.add(filing)
+    session.flush()
+    data = {**(prefill or {}), "filing_id": filing.id, "institution_id": institution.id, "purpose": purpose,
+            "name": institution.name, "credit_code": institution.credit_code, "kind": institution.kind,
+            "jurisdiction": institution.jurisdiction_code, "address": institution.address,
+            "legal_representative": institution.legal_representative,
+            "contact_name": institution.contact_name, "contact_phone": institution.contact_phone}
+    what = "延续备案申请" if purpose == "renewal" else "备案申请"
+    instance = instances.start(ctx, session, actor, "filing", data, business_key=f"filing:{filing.id}",
+                               institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
+                               subject=f"{institution.name} {what}")
+    audit.record(session, ctx.clock.now(), actor, "start", instance_id=instance.id,
+                 institution_id=institution.id, data={"process": "filing", "filing_id": filing.id, "purpose": purpose})
+    task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                        HumanTask.state == "open"))
+    return Started(filing.id, instance.id, task_id)
 
 
 def upload_attachment(ctx: Context, user_id: int, filename: str, content_type: str, content: bytes) -> int:
@@ -99,13 +107,23 @@ def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> tuple
         return row, row.content
 
 
-def open_notices(ctx: Context) -> list[Notice]:
+def _open_now(now):
+    return (Notice.opens_at <= now) & (Notice.closes_at > now)
+
+
+def open_notices(ctx: Context, page: int = 1, per_page: int = 20) -> list[Notice]:
+    """Notices in their public period, closing soonest first, a page at a time."""
     with unit_of_work(ctx) as session:
-        now = ctx.clock.now()
+        read_only(session)
         return list(session.scalars(select(Notice).options(selectinload(Notice.filing)
                                                            .selectinload(Filing.institution))
-                                    .where(Notice.opens_at <= now, Notice.closes_at > now)
-                                    .order_by(Notice.closes_at)))
+                                    .where(_open_now(ctx.clock.now())).order_by(Notice.closes_at, Notice.id)
+                                    .offset((page - 1) * per_page).limit(per_page)))
+
+
+def open_notice_count(ctx: Context) -> int:
+    with unit_of_work(ctx) as session:
+        return read_only(session).scalar(select(func.count()).select_from(Notice).where(_open_now(ctx.clock.now())))
 
 
 def submit_objection(ctx: Context, notice_id: int, name: str, contact: str, content: str) -> int:

@@ -24,7 +24,7 @@ from ..store.models import (
     Setting,
     User,
 )
-from . import audit, notifications
+from . import audit, notifications, pilot, renewal
 from .context import Context
 
 
@@ -49,6 +49,8 @@ def record_application(ctx, session, instance, actor, data, inputs):
         institution.credit_code = data["credit_code"]
     scope = data.get("scope") or []
     filing.requested_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
+    form = ctx.definitions(session, instance.definition_id).forms["filing_application"]
+    filing.application = {k: v for k, v in data.items() if k in form["properties"]}  # a renewal starts from it
     filing.status, filing.submitted_at = "under_review", ctx.clock.now()
     if institution.status == "draft":
         institution.status = "under_review"
@@ -116,10 +118,13 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
     filing.filing_code = institution.filing_code
     filing.receipt_number = f"CZBA{today.year}{filing.id:06d}"
     filing.status, filing.decided_at = "filed", ctx.clock.now()
-    institution.status = "filed_pilot"
-    institution.valid_from = today
-    institution.valid_until = cal.add_days(cal.add_years(today, 3), -1)
-    institution.pilot_until = cal.add_days(cal.add_years(today, 1), -1)
+    if filing.purpose == "renewal":
+        renewal.renew(ctx, session, institution)
+    else:
+        institution.status = "filed_pilot"
+        institution.valid_from = today
+        institution.valid_until = cal.add_days(cal.add_years(today, 3), -1)
+        institution.pilot_until = cal.add_days(cal.add_years(today, 1), -1)
     wanted = {(s["occupation_code"], s["level"]) for s in filing.approved_scope or filing.requested_scope}
     existing = {(s.occupation_code, s.level): s for s in institution.scope}
     for key, item in existing.items():
@@ -131,6 +136,9 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
         f"/filings/{filing.id}/receipt"))
     audit.record(session, ctx.clock.now(), None, "reported_to_province", instance_id=instance.id,
                  institution_id=institution.id, data={"filing_code": institution.filing_code})
+    if filing.purpose != "renewal":
+        pilot.start_pilot(ctx, session, institution, filing)  # Art. 7: the one-year pilot starts with the filing
+        renewal.watch(ctx, session, institution)  # and the three years run
     return {"filing_code": institution.filing_code, "receipt_number": filing.receipt_number,
             "valid_until": institution.valid_until.isoformat()}
 
@@ -169,6 +177,9 @@ TOPICS = {
     "resolve_objections": resolve_objections,
     "issue_receipt": issue_receipt,
     "close_complaint": close_complaint,
+    "open_renewal": renewal.open_renewal,
+    "expire_filing": renewal.expire_filing,
+    **pilot.TOPICS,  # pilot_facts, pilot_passed, end_filing, record_province_review (bpmn/pilot.bpmn)
 }
 
 

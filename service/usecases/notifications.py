@@ -36,8 +36,22 @@ class InApp:
 
 def to_institution(ctx: Context, session: Session, institution_id: int, message: Message) -> None:
     """To every active user of one institution."""
-    users = list(session.scalars(select(User).where(User.institution_id == institution_id,
-                                                     User.role == "institution", User.is_active)))
+    _send(ctx, session, message, (User.role == "institution") & (User.institution_id == institution_id))
+
+
+def to_role(ctx: Context, session: Session, role: str, message: Message) -> None:
+    """To every active user of one role (e.g. the analysts, when a timer becomes an incident)."""
+    _send(ctx, session, message, User.role == role)
+
+
+def to_staff(ctx: Context, session: Session, jurisdiction_code: str, message: Message) -> None:
+    """To the staff who answer for an institution: its county's and the city's."""
+    _send(ctx, session, message, ((User.role == "county") & (User.jurisdiction_code == jurisdiction_code))
+          | (User.role == "city"))
+
+
+def _send(ctx: Context, session: Session, message: Message, who) -> None:
+    users = list(session.scalars(select(User).where(who, User.is_active)))
     if users:
         for channel in ctx.channels:
             channel.send(session, users, message, ctx.clock.now())

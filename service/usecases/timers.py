@@ -1,4 +1,8 @@
-"""Firing due timers. The scheduler and the CLI call this; the clock says what is due."""
+"""Firing due timers. The scheduler and the CLI call this; the clock says what is due.
+
+A timer that still fails after its retries is an incident (as in Camunda's job executor): the
+case's record says so, the analysts get a message, and the city or an analyst sees it on
+/incidents and retries it once the cause is fixed."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from ..store.models import ProcessInstance, Timer
-from . import audit, instances
+from ..store.db import read_only
+from ..store.models import HumanTask, Institution, ProcessInstance, Timer, User
+from . import access, audit, instances, notifications
 from .context import Context, unit_of_work
+from .errors import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -72,6 +79,7 @@ def _fire_batch(ctx: Context, as_of: datetime, batch: int, careful: bool) -> Fir
                 timer.last_error = str(error)[:2000]
                 if timer.attempts >= MAX_ATTEMPTS:
                     timer.state = "failed"
+                    _incident_raised(ctx, session, timer)
                 else:  # later than as_of, so this pass does not pick it up again
                     timer.due_at = as_of + timedelta(minutes=2 ** timer.attempts)
                 result.failed += 1
@@ -88,3 +96,110 @@ def _fire(ctx: Context, session, timer: Timer, as_of: datetime) -> None:
     loaded.timers_before.discard(timer.spiff_task_id)  # its row is marked fired with the batch
     ctx.engine.fire_timers(loaded.workflow, as_of)
     instances.save(ctx, session, instance, loaded)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A timer that failed after its retries, with what staff need to find its case."""
+    id: int
+    instance_id: int
+    process_id: str
+    process_name: str
+    subject: str
+    name: str  # the timer's BPMN id
+    title: str  # its name in the model, e.g. 公示期满
+    attempts: int
+    last_error: str
+    due_at: datetime
+    state: str
+
+
+def incidents(ctx: Context, user_id: int) -> list[Incident]:
+    """Failed timers, oldest first (city and analysts only)."""
+    with unit_of_work(ctx) as session:
+        _incident_handler(read_only(session), user_id)
+        rows = session.execute(_INCIDENT_ROWS.where(Timer.state == "failed").order_by(Timer.due_at, Timer.id)).all()
+        return [_incident(ctx, session, row) for row in rows]
+
+
+def retry(ctx: Context, user_id: int, timer_id: int) -> Incident:
+    """Put a failed timer back: waiting, attempts 0, due now; the next scheduler pass fires it."""
+    with unit_of_work(ctx) as session:
+        user = _incident_handler(session, user_id)
+        timer = session.scalar(select(Timer).where(Timer.id == timer_id).with_for_update())
+        if timer is None:
+            raise NotFound("异常任务不存在")
+        if timer.state != "failed":
+            raise Conflict("该定时任务已不是异常状态（可能已有同事重试），请刷新页面查看")
+        now = ctx.clock.now()
+        instance = session.get(ProcessInstance, timer.instance_id)
+        _, title = _names(ctx, session, instance.definition_id, instance.process_id, timer.name)
+        audit.record(session, now, user, "timer_retried", instance_id=instance.id,
+                     institution_id=instance.institution_id, task_name=timer.name, task_title=title,
+                     data={"timer_id": timer.id, "attempts": timer.attempts, "last_error": timer.last_error,
+                           "due_at": timer.due_at.isoformat()})
+        timer.state, timer.attempts, timer.due_at = "waiting", 0, now
+        session.flush()
+        return _incident(ctx, session, session.execute(_INCIDENT_ROWS.where(Timer.id == timer.id)).one())
+
+
+def _incident_handler(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not access.can_handle_incidents(user):
+        raise Forbidden("只有市人社局和流程分析员可以查看、重试异常任务")
+    return user
+
+
+# What a case is about: the subject its tasks show, else its institution, else its business key.
+_SUBJECT = (select(HumanTask.subject).where(HumanTask.instance_id == ProcessInstance.id)
+            .order_by(HumanTask.id.desc()).limit(1).scalar_subquery())
+_INCIDENT_ROWS = (select(Timer, ProcessInstance.process_id, ProcessInstance.definition_id,
+                         ProcessInstance.business_key, Institution.name.label("institution"),
+                         _SUBJECT.label("subject"))
+                  .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                  .outerjoin(Institution, Institution.id == ProcessInstance.institution_id))
+
+
+def _incident(ctx: Context, session: Session, row) -> Incident:
+    timer = row.Timer
+    process_name, title = _names(ctx, session, row.definition_id, row.process_id, timer.name)
+    return Incident(timer.id, timer.instance_id, row.process_id, process_name,
+                    row.subject or row.institution or row.business_key, timer.name, title, timer.attempts,
+                    timer.last_error or "", timer.due_at, timer.state)
+
+
+def _names(ctx: Context, session: Session, definition_id: int, process_id: str, element_id: str) -> tuple[str, str]:
+    """The process's and the timer's names in the model; the ids if the model cannot be read
+    (a broken definition may be the very cause of the incident)."""
+    try:
+        definitions = ctx.definitions(session, definition_id)
+    except Exception:  # noqa: BLE001 - the incident must still be shown
+        return process_id, element_id
+    return (definitions.process_names.get(process_id, process_id),
+            ctx.engine.element_name(definitions, process_id, element_id))
+
+
+def _incident_raised(ctx: Context, session: Session, timer: Timer) -> None:
+    """Never lost silently: the case's record says the timer failed and the analysts are told.
+    The timer stays failed (visible on /incidents) even if telling fails."""
+    session.flush()
+    try:
+        with session.begin_nested():
+            _tell_incident(ctx, session, timer)
+    except Exception:
+        log.exception("timer %s failed; recording the incident failed too", timer.id)
+        audit.forget(session, timer.instance_id)
+
+
+def _tell_incident(ctx: Context, session: Session, timer: Timer) -> None:
+    instance = session.get(ProcessInstance, timer.instance_id)
+    session.expire(instance)  # a rolled-back savepoint may have left its version ahead of the row
+    incident = _incident(ctx, session, session.execute(_INCIDENT_ROWS.where(Timer.id == timer.id)).one())
+    audit.record(session, ctx.clock.now(), None, "timer_failed", instance_id=instance.id,
+                 institution_id=instance.institution_id, task_name=timer.name, task_title=incident.title,
+                 data={"timer_id": timer.id, "attempts": timer.attempts, "last_error": timer.last_error})
+    notifications.to_role(ctx, session, "analyst", notifications.Message(
+        f"定时任务异常：{incident.title}",
+        f"{incident.subject}（{incident.process_name}，案件{incident.instance_id}）的定时事件“{incident.title}”"
+        f"重试{incident.attempts}次仍未成功：{incident.last_error[:200]}。排除原因后请在“异常任务”中重试。",
+        "/incidents"))

@@ -20,4 +20,4 @@ def index():
         analyst = {"versions": definitions.versions(ctx(), user.id)[:5],
                    "years": [(y, calendar.covers(y)) for y in (year, year + 1)]}
     return render_template("index.html", filed=filing.directory_size(ctx()),
-                           notices=len(filing.open_notices(ctx())), counts=counts, analyst=analyst)
+                           notices=filing.open_notice_count(ctx()), counts=counts, analyst=analyst)

@@ -8,7 +8,8 @@ ROLES = {"institution": "评价机构", "county": "县区人社部门", "city": 
          "inspector": "督查员", "analyst": "流程分析员"}
 ACTIONS = {"start": "发起", "complete": "办理", "return": "退回", "claim": "签收", "unclaim": "取消签收",
            "draft": "暂存", "decision": "规则判定", "service": "系统处理", "objection": "收到异议",
-           "complaint": "收到投诉举报", "reported_to_province": "上报省中心"}
+           "complaint": "收到投诉举报", "reported_to_province": "上报省中心",
+           "timer_failed": "定时事件异常", "timer_retried": "重试定时事件"}
 FILING_STATUSES = {"draft": "填写中", "under_review": "审核中", "notice": "公示中", "filed": "已备案",
                    "rejected": "不予备案", "withdrawn": "已撤回"}
 INSTITUTION_STATUSES = {"draft": "未备案", "under_review": "备案审核中", "filed_pilot": "已备案（试点期）",

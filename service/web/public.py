@@ -22,10 +22,14 @@ def directory():
     return render_template("directory.html", rows=rows, search=search, page=page, per_page=PER_PAGE)
 
 
+NOTICES_PER_PAGE = 20
+
+
 @public.get("/notices")
 def notices(typed=None, errors=None, status=200):
-    return render_template("notices.html", notices=filing.open_notices(ctx()), typed=typed or {},
-                           errors=errors or {}), status
+    page = max(1, request.args.get("page", 1, type=int))
+    return render_template("notices.html", notices=filing.open_notices(ctx(), page, NOTICES_PER_PAGE),
+                           page=page, per_page=NOTICES_PER_PAGE, typed=typed or {}, errors=errors or {}), status
 
 
 @public.post("/notices/<int:notice_id>/objection")

@@ -1,18 +1,21 @@
 """Building the benchmark's data set: a few hundred real filings driven through the use
-cases, then multiplied with INSERT … SELECT into (by default) 10,000 instances.
+cases, then multiplied with INSERT … SELECT into (by default) 10,000 instances. Also the few
+measuring helpers the benchmarks share (percentiles, the SQL statement counter, profile paths).
 
 Only the public use cases and the tables are used; nothing in service/ is patched.
 """
 from __future__ import annotations
 
+import math
 import random
+import statistics
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from service.bootstrap import build_context
 from service.clock import FixedClock
@@ -478,3 +481,66 @@ def build(url: str, instances: int, timers: int, seeds_per_cell: int, seed: int 
     builder.multiply(instances, timers)
     builder.ctx.session_factory.kw["bind"].dispose()
     return builder
+
+
+# ---------------------------------------------------------------------------- measuring
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (p95 of 200 samples is the 190th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def summary(values_s: list[float]) -> dict:
+    ms = [v * 1000 for v in values_s]
+    return {"n": len(ms), "min": min(ms), "median": statistics.median(ms), "mean": statistics.fmean(ms),
+            "p95": percentile(ms, 95), "p99": percentile(ms, 99), "max": max(ms)}
+
+
+class StatementCounter:
+    """Counts what reaches the database driver (SQLAlchemy `before_cursor_execute`), and while
+    `timing` is on, the time each kind of statement takes in the driver (until `after_cursor_execute`)."""
+
+    def __init__(self, engine):
+        self.count = 0
+        self.recording: list[str] | None = None
+        self.timing = False
+        self.times: dict[str, list[float]] = {}
+        self._started = 0.0
+        event.listen(engine, "before_cursor_execute", self._seen)
+        event.listen(engine, "after_cursor_execute", self._done)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        self.count += 1
+        if self.recording is not None:
+            self.recording.append(" ".join(statement.split()))
+        self._started = time.perf_counter()
+
+    def _done(self, conn, cursor, statement, parameters, context, executemany):
+        if self.timing:
+            key = " ".join(statement.split())[:70]
+            self.times.setdefault(key, []).append(time.perf_counter() - self._started)
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+def short_path(file: str) -> str:
+    """A profile entry's file, relative to site-packages or to the repository."""
+    if "site-packages/" in file:
+        return file.split("site-packages/", 1)[1]
+    if file.startswith(str(ROOT)):
+        return file[len(str(ROOT)) + 1:]
+    if "/lib/python3" in file:
+        return "stdlib/" + file.split("/lib/python3", 1)[1].split("/", 1)[-1]
+    return file
+
+
+def component(file: str) -> str:
+    if file.startswith("~") or file.startswith("<"):
+        return "builtins and C code (sqlite3/psycopg driver calls, json, dict…)"
+    head = file.split("/", 1)[0]
+    if head == "stdlib":
+        return "stdlib/" + file.split("/")[1].removesuffix(".py")
+    if head in ("service", "bench"):
+        return "/".join(file.split("/")[:2])
+    return head

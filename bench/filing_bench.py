@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import math
 import os
 import platform
 import pstats
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import LargeBinary, cast, event, func, select  # noqa: E402
+from sqlalchemy import LargeBinary, cast, func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from service.app import create_app  # noqa: E402
@@ -41,6 +40,7 @@ from service.usecases.timers import fire_due_timers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dataset  # noqa: E402
+from dataset import StatementCounter, component, short_path, summary  # noqa: E402
 
 SQL_SAMPLE = 20  # completions whose statements are timed one by one, outside the timed set
 
@@ -55,49 +55,9 @@ DECISION = {"decision": "forward", "opinion": "同意上报"}
 
 
 # ---------------------------------------------------------------------------- helpers
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (p95 of 200 samples is the 190th smallest)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def summary(values_s: list[float]) -> dict:
-    ms = [v * 1000 for v in values_s]
-    return {"n": len(ms), "min": min(ms), "median": statistics.median(ms), "mean": statistics.fmean(ms),
-            "p95": percentile(ms, 95), "p99": percentile(ms, 99), "max": max(ms)}
-
-
 def fmt(s: dict) -> str:
     return (f"n={s['n']}  min {s['min']:.2f}  median {s['median']:.2f}  mean {s['mean']:.2f}  "
             f"p95 {s['p95']:.2f}  p99 {s['p99']:.2f}  max {s['max']:.2f} ms")
-
-
-class StatementCounter:
-    """Counts what reaches the database driver (SQLAlchemy `before_cursor_execute`), and while
-    `timing` is on, the time each kind of statement takes in the driver (until `after_cursor_execute`)."""
-
-    def __init__(self, engine):
-        self.count = 0
-        self.recording: list[str] | None = None
-        self.timing = False
-        self.times: dict[str, list[float]] = {}
-        self._started = 0.0
-        event.listen(engine, "before_cursor_execute", self._seen)
-        event.listen(engine, "after_cursor_execute", self._done)
-
-    def _seen(self, conn, cursor, statement, parameters, context, executemany):
-        self.count += 1
-        if self.recording is not None:
-            self.recording.append(" ".join(statement.split()))
-        self._started = time.perf_counter()
-
-    def _done(self, conn, cursor, statement, parameters, context, executemany):
-        if self.timing:
-            key = " ".join(statement.split())[:70]
-            self.times.setdefault(key, []).append(time.perf_counter() - self._started)
-
-    def reset(self) -> None:
-        self.count = 0
 
 
 class Client:
@@ -198,28 +158,6 @@ def profile_completions(ctx, county: Client, batch: list, how: str, out_dir: Pat
     report = "\n".join(lines) + "\n"
     (out_dir / "profile_completion.txt").write_text(report, encoding="utf-8")
     return report
-
-
-def short_path(file: str) -> str:
-    """A profile entry's file, relative to site-packages or to the repository."""
-    if "site-packages/" in file:
-        return file.split("site-packages/", 1)[1]
-    if file.startswith(str(ROOT)):
-        return file[len(str(ROOT)) + 1:]
-    if "/lib/python3" in file:
-        return "stdlib/" + file.split("/lib/python3", 1)[1].split("/", 1)[-1]
-    return file
-
-
-def component(file: str) -> str:
-    if file.startswith("~") or file.startswith("<"):
-        return "builtins and C code (sqlite3/psycopg driver calls, json, dict…)"
-    head = file.split("/", 1)[0]
-    if head == "stdlib":
-        return "stdlib/" + file.split("/")[1].removesuffix(".py")
-    if head in ("service", "bench"):
-        return "/".join(file.split("/")[:2])
-    return head
 
 
 def verdict(ok: bool) -> str:

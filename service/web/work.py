@@ -97,6 +97,9 @@ def act_on_task(task_id):
     try:
         if request.form.get("action") == "draft":
             tasks.save_draft(ctx(), user.id, task_id, typed)
+            if errors:  # kept, but a file that was refused must be said
+                flash("已暂存；以下附件未能上传，请重新选择", "error")
+                return _task_page(task_id, typed, errors, 422)
             flash("已暂存，下次打开时可继续填写", "info")
             return redirect(url_for("work.task", task_id=task_id))
         if errors:

@@ -269,3 +269,16 @@ def test_analyst_home_warns_of_next_year_without_holiday_data(app, people, ctx, 
     body = Page(app, "analyst").text("/")
     assert "2026年：已录入" in body and "2027年：未录入" in body
     assert "<td>tests</td>" in body  # the version the test run deployed
+
+
+def test_a_refused_file_is_named_even_when_saving_a_draft(app, people):
+    import io
+    institution = Page(app, "inst1")
+    task_url = institution.form("/filings", {}, page="/filings").headers["Location"]
+    response = institution.client.post(task_url, content_type="multipart/form-data", data={
+        "csrf_token": institution.token(task_url), "action": "draft", "address": "草稿地址",
+        "material_plan__file": (io.BytesIO(b"MZ not a pdf"), "方案.pdf", "application/pdf")})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "文件内容与文件类型不符" in body and 'value="草稿地址"' in body
+    assert 'value="草稿地址"' in institution.text(task_url)  # the rest was saved

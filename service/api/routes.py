@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from ..domain.errors import DomainError
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..usecases import accounts, complaint, filing, pilot, tasks
+from ..usecases import accounts, complaint, filing, pilot, scope_change, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from . import schemas
 
@@ -250,6 +250,29 @@ def submit_complaint():
     return jsonify(id=complaint_id), 201
 
 
+@api.post("/scope-changes")
+@login_required
+def start_scope_change():
+    """变更 (Art. 7): a filed institution asks to add or remove occupations and levels."""
+    started = scope_change.start_scope_change(ctx(), session["user_id"])
+    return jsonify(schemas.ScopeChangeStartedOut().dump(started)), 201
+
+
+@api.get("/scope-changes")
+@login_required
+def list_scope_changes():
+    rows = scope_change.list_scope_changes(ctx(), session["user_id"], request.args.get("status", ""),
+                                           page=max(1, request.args.get("page", 1, type=int)))
+    return jsonify(items=schemas.ScopeChangeOut(many=True).dump(rows))
+
+
+@api.get("/scope-changes/<int:scope_change_id>")
+@login_required
+def scope_change_detail(scope_change_id):
+    found = scope_change.scope_change_detail(ctx(), session["user_id"], scope_change_id)
+    return jsonify(schemas.ScopeChangeDetailOut().dump(found))
+
+
 @api.get("/institution/other-city-filings")
 @login_required
 def other_city_filings():
@@ -333,7 +356,7 @@ def openapi():
     for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
                  "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ComplaintIn", "ReceiptOut", "ClockIn",
                  "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut", "IncidentOut", "OtherCityFilingIn",
-                 "OtherCityFilingOut"):
+                 "OtherCityFilingOut", "ScopeChangeStartedOut", "ScopeChangeOut", "ScopeChangeDetailOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     for rule in current_app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):

@@ -237,3 +237,33 @@ class IncidentOut(Schema):
     last_error = fields.String()
     due_at = fields.DateTime()
     state = fields.String()
+
+
+class ScopeChangeStartedOut(Schema):
+    scope_change_id = fields.Integer()
+    instance_id = fields.Integer()
+    task_id = fields.Integer()
+
+
+class ScopeChangeOut(Schema):
+    """变更 (Art. 7): a request to add or remove (occupation, level) pairs, as its row keeps it."""
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    institution = fields.Function(lambda c: c.institution.name)
+    jurisdiction_code = fields.String()
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    scope_before = fields.List(fields.Dict())
+    requested_scope = fields.List(fields.Dict())
+    approved_scope = fields.List(fields.Dict(), allow_none=True)
+    opinion = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class ScopeChangeDetailOut(Schema):
+    scope_change = fields.Nested(ScopeChangeOut, attribute="change")
+    instance_id = fields.Integer(allow_none=True)
+    added = fields.List(fields.String())
+    removed = fields.List(fields.String())

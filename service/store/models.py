@@ -324,3 +324,27 @@ class OtherCityFiling(Base):
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ScopeChange(Base):
+    """变更 (Art. 7: 动态调整): a filed institution asks to add or remove (occupation, level) pairs;
+    county and city review it. Lists read this row, never the workflow."""
+
+    __tablename__ = "scope_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    # draft | under_review | approved | rejected (SCOPE_CHANGE_OPEN while not decided)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # the institution's, why it changes its scope
+    scope_before: Mapped[list] = mapped_column(JSON, default=list)  # in force when it was opened
+    requested_scope: Mapped[list] = mapped_column(JSON, default=list)  # the whole scope wanted, with assessors
+    approved_scope: Mapped[list | None] = mapped_column(JSON)  # what the city approved: the scope now in force
+    opinion: Mapped[str | None] = mapped_column(Text)  # the deciding opinion (approval or rejection)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    institution: Mapped[Institution] = relationship()
+
+
+SCOPE_CHANGE_OPEN = ("draft", "under_review")

@@ -121,8 +121,12 @@ def check_quota(session: Session, data: dict) -> dict[str, str]:
     # filings in their public notice count too: approved, not yet in the scope table
     in_notice = session.scalars(select(Filing).join(Institution).where(
         Filing.status == "notice", Institution.kind == "social_org", Institution.id != own)).all()
+    # A scope change (变更) counts only the occupations it adds: those the institution holds already are
+    # in force and stay, whatever others hold meanwhile. The institution itself is never counted.
+    held = set(session.scalars(select(ScopeItem.occupation_code).where(
+        ScopeItem.institution_id == own, ScopeItem.is_active))) if data.get("scope_change_id") else set()
     problems = []
-    for code in sorted({s["occupation_code"] for s in data.get("approved_scope") or []}):
+    for code in sorted({s["occupation_code"] for s in data.get("approved_scope") or []} - held):
         holders = set(session.scalars(select(ScopeItem.institution_id).join(Institution).where(
             ScopeItem.occupation_code == code, ScopeItem.is_active, Institution.kind == "social_org",
             Institution.status.in_(FILED_STATUSES), Institution.id != own)))
@@ -135,5 +139,16 @@ def check_quota(session: Session, data: dict) -> dict[str, str]:
     return {"approved_scope": "；".join(problems)} if problems else {}
 
 
-CHECKS = {"filing_scope": check_filing_scope, "quota": check_quota}
+def check_scope_change(session: Session, data: dict) -> dict[str, str]:
+    """Art. 7 (动态调整): a scope change must add or remove something; compared with the scope in force."""
+    wanted = {(s.get("occupation_code"), s.get("level")) for s in data.get("scope") or []}
+    in_force = select(ScopeItem.occupation_code, ScopeItem.level).where(
+        ScopeItem.institution_id == int(data["institution_id"]), ScopeItem.is_active)
+    held = {(code, level) for code, level in session.execute(in_force)}
+    if wanted == held:
+        return {"scope": "变更后的备案范围与现行备案范围相同，请增加或删除职业（工种）等级后再提交"}
+    return {}
+
+
+CHECKS = {"filing_scope": check_filing_scope, "quota": check_quota, "scope_change": check_scope_change}
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import calendar as cal
 from ..domain.codes import format_filing_code
-from ..domain.levels import LEVELS
+from ..domain.eligibility import scope_facts
 from ..store.models import (
     COMPLAINT_FINDINGS,
     Complaint,
@@ -24,7 +24,7 @@ from ..store.models import (
     Setting,
     User,
 )
-from . import audit, notifications, pilot, renewal
+from . import audit, notifications, pilot, renewal, scope_change
 from .context import Context
 
 
@@ -54,17 +54,8 @@ def record_application(ctx, session, instance, actor, data, inputs):
     filing.status, filing.submitted_at = "under_review", ctx.clock.now()
     if institution.status == "draft":
         institution.status = "under_review"
-    ranks = [LEVELS[s["level"]].rank for s in scope if s.get("level") in LEVELS]
-    highest = max(ranks, default=0)
-    allowed = data.get("highest_level_by_education")
-    return {
-        "kind": institution.kind,
-        "min_assessors": min((int(s.get("assessors") or 0) for s in scope), default=0),
-        "occupation_count": len({s["occupation_code"] for s in scope}),
-        "highest_requested_level_rank": highest,
-        # Art. 12: a school certifies within its education level
-        "level_above_education": bool(allowed in LEVELS and highest > LEVELS[allowed].rank),
-    }
+    # the same derived facts as a scope change's (Art. 5, 8.4, 9.4, 12)
+    return scope_facts(institution.kind, scope, data.get("highest_level_by_education"))
 
 
 def reject_filing(ctx, session, instance, actor, data, inputs):
@@ -180,6 +171,7 @@ TOPICS = {
     "open_renewal": renewal.open_renewal,
     "expire_filing": renewal.expire_filing,
     **pilot.TOPICS,  # pilot_facts, pilot_passed, end_filing, record_province_review (bpmn/pilot.bpmn)
+    **scope_change.TOPICS,  # record_scope_change, apply_scope_change, reject_scope_change (bpmn/scope_change.bpmn)
 }
 
 

@@ -6,12 +6,11 @@ waits for that filing to be decided or for the validity to end, whichever comes 
 """
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import calendar as cal
-from ..store.models import FILED_STATUSES, Filing, Institution
-from . import audit, filing, instances, notifications
+from ..store.models import FILED_STATUSES, Institution
+from . import audit, filing, instances, notifications, scope_change
 from .context import Context
 
 
@@ -42,13 +41,11 @@ def open_renewal(ctx, session, instance, actor, data, inputs):
     institution = session.get(Institution, int(data["institution_id"]))
     if institution.status not in FILED_STATUSES:
         return {"renewal_filing_id": None}  # revoked or withdrawn meanwhile: nothing to renew
-    last = session.scalar(select(Filing).where(Filing.institution_id == institution.id, Filing.status == "filed")
-                          .order_by(Filing.decided_at.desc()).limit(1))
+    last = scope_change.filing_in_force(session, institution.id)
     prefill = dict(last.application or {}) if last else {}
-    if last and last.approved_scope:  # renew what is in force, not what was once asked for
-        assessors = {(s["occupation_code"], s["level"]): s.get("assessors") for s in prefill.get("scope", [])}
-        prefill["scope"] = [{**s, "assessors": assessors.get((s["occupation_code"], s["level"]))}
-                            for s in last.approved_scope]
+    in_force = scope_change.scope_in_force(session, institution)
+    if in_force:  # renew what is in force (scope changes included), not what was once asked for
+        prefill["scope"] = in_force
     started = filing.open_filing(ctx, session, institution, None, "renewal", prefill)
     return {"renewal_filing_id": started.filing_id}
 

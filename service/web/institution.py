@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ..usecases import filing
+from ..usecases import filing, scope_change
 from ..usecases.errors import Conflict, Forbidden
 from . import labels
 from .auth import ctx, current_user, login_required
@@ -17,7 +17,9 @@ def filings():
     status = request.args.get("status", "")
     page = max(1, request.args.get("page", 1, type=int))
     rows = filing.list_filings(ctx(), current_user().id, status, page=page)
-    return render_template("filings.html", rows=rows, status=status, page=page, statuses=labels.FILING_STATUSES)
+    changes = scope_change.list_scope_changes(ctx(), current_user().id) if page == 1 and not status else []
+    return render_template("filings.html", rows=rows, status=status, page=page, statuses=labels.FILING_STATUSES,
+                           changes=changes)
 
 
 @institution.post("/filings")
@@ -29,6 +31,19 @@ def start():
         flash(error.message, "error")
         return redirect(url_for("institution.filings"))
     flash("备案申请已创建，请填写申请表并上传申报材料", "info")
+    return redirect(url_for("work.task", task_id=started.task_id))
+
+
+@institution.post("/scope-changes")
+@login_required
+def start_scope_change():
+    """申请变更备案范围 (Art. 7): the request form opens prefilled with the scope in force."""
+    try:
+        started = scope_change.start_scope_change(ctx(), current_user().id)
+    except (Conflict, Forbidden) as error:
+        flash(error.message, "error")
+        return redirect(url_for("institution.filings"))
+    flash("变更申请已创建：请在现行备案范围的基础上增加或删除职业（工种）等级，并填写变更理由", "info")
     return redirect(url_for("work.task", task_id=started.task_id))
 
 

@@ -117,6 +117,9 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
         institution.valid_until = cal.add_days(cal.add_years(today, 3), -1)
         institution.pilot_until = cal.add_days(cal.add_years(today, 1), -1)
     wanted = {(s["occupation_code"], s["level"]) for s in filing.approved_scope or filing.requested_scope}
+    if filing.purpose == "renewal":
+        added, removed = scope_change.changed_since(session, institution.id, instance.started_at)
+        wanted = (wanted | added) - removed
     existing = {(s.occupation_code, s.level): s for s in institution.scope}
     for key, item in existing.items():
         item.is_active = key in wanted

@@ -11,6 +11,7 @@ code and the validity stay. Rejected, nothing changes. The request is a row (`sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -73,6 +74,19 @@ def scope_in_force(session: Session, institution: Institution) -> list[dict]:
     return [{"occupation_code": item.occupation_code, "level": item.level,
              "assessors": declared.get((item.occupation_code, item.level))}
             for item in institution.scope if item.is_active]
+
+
+def changed_since(session: Session, institution_id: int, since: datetime) -> tuple[set, set]:
+    """(added, removed) pairs of the changes approved after `since`: a renewal opened while a
+    change was under review was prefilled without it, and its receipt must not undo it."""
+    added, removed = set(), set()
+    for change in session.scalars(select(ScopeChange).where(
+            ScopeChange.institution_id == institution_id, ScopeChange.status == "approved",
+            ScopeChange.decided_at >= since).order_by(ScopeChange.decided_at, ScopeChange.id)):
+        before, after = _pairs(change.scope_before), _pairs(change.approved_scope)
+        gained, lost = after - before, before - after
+        added, removed = (added - lost) | gained, (removed - gained) | lost
+    return added, removed
 
 
 def describe(session: Session, pairs) -> list[str]:

@@ -301,3 +301,33 @@ def test_filings_page_offers_the_scope_change_and_lists_it(app, people, ctx, clo
     again = page.form("/scope-changes", {}, page="/filings")
     assert again.status_code == 302 and again.headers["Location"].endswith("/filings")
     assert "办理中的备案范围变更" in page.text("/filings")
+
+
+def test_renewal_opened_while_a_change_is_under_review_keeps_the_change(people, ctx, clock):
+    # filed 11 Sep 2024, valid until 10 Sep 2027: the renewal opens on 12 Jun 2027, 90 days before
+    institution, county, city, analyst = people["inst1"], people["county"], people["city"], people["analyst"]
+    assert analyst.client.put("/api/admin/calendar/2027", json={"text": "2027-01-01 休\n2027-10-01..2027-10-07 休"},
+                              headers=analyst.headers).status_code == 200
+    file_inst1(people, ctx, clock)
+    clock.set(datetime(2027, 6, 1, 9, 0))
+    request_change(institution, [ELECTRICIAN, WELDER])
+    county_forwards(people)
+    clock.set(datetime(2027, 6, 12, 0, 0))
+    fire_due_timers(ctx)  # the renewal application, prefilled with the scope in force: 电工 only
+    renewal = institution.only_task("submit_application")
+    data = institution.get(f"/api/tasks/{renewal['id']}").get_json()["data"]
+    assert [s["occupation_code"] for s in data["scope"]] == ["6-31-01-03"]
+
+    clock.set(datetime(2027, 6, 14, 9, 0))
+    assert city_decides(people, decision="approve", opinion="同意新增焊工").status_code == 200
+    assert directory(institution, "焊工") == [(NAME, "S000034000001")]
+    assert institution.complete(renewal["id"], data).status_code == 200
+    forward_and_approve(people)
+    assert county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"}).status_code == 200
+    clock.set(datetime(2027, 6, 30, 9, 0))
+    fire_due_timers(ctx)
+    assert city.complete(city.only_task("assign_code")["id"], {"opinion": "同意延续"}).status_code == 200
+
+    assert directory(institution, "焊工") == [(NAME, "S000034000001")]  # the renewal did not undo it
+    [entry] = institution.get("/api/public/institutions").get_json()["items"]
+    assert entry["valid_until"] == "2030-09-10"

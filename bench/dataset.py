@@ -63,6 +63,14 @@ T_ASSIGN = datetime(2024, 9, 14, 9, 0)
 T_PUBLISH_LATE = datetime(2024, 9, 18, 9, 0)   # for the ones left in their notice period
 BENCH_NOW = datetime(2024, 9, 19, 9, 0)
 TIMERS_AS_OF = datetime(2024, 10, 31, 0, 0)
+# Only with build(..., waiting=N) (the scheduler benchmark): a seventh stage, "notice_later",
+# published on the five working days after T_PUBLISH_LATE, so its notices close (and its timers
+# fall due) at the end of 2024-09-26 … 2024-10-08. At SCHEDULER_NOW, the first scheduler pass
+# after the T_PUBLISH_LATE notices closed (end of 2024-09-25, 5 working days), those are due and
+# every notice_later timer still waits.
+LATER_STAGE = "notice_later"
+T_PUBLISH_LATER = tuple(datetime(2024, 9, day, 9, 0) for day in (19, 20, 23, 24, 25))
+SCHEDULER_NOW = datetime(2024, 9, 26, 0, 0, 15)
 
 
 @dataclass
@@ -104,9 +112,10 @@ def _log(message: str) -> None:
 
 
 class Builder:
-    def __init__(self, url: str, seeds_per_cell: int, rng: random.Random):
+    def __init__(self, url: str, seeds_per_cell: int, rng: random.Random, later_notices: bool = False):
         self.url = url
         self.seeds_per_cell = seeds_per_cell
+        self.stages = STAGES + ((LATER_STAGE,) if later_notices else ())
         self.rng = rng
         self.clock = FixedClock(T_SUBMIT)
         self.ctx: Context = build_context(url, clock=self.clock)
@@ -142,7 +151,7 @@ class Builder:
         kinds = ("social_org", "enterprise", "school")
         serial = 0
         for code in self.jurisdictions:
-            for stage in STAGES:
+            for stage in self.stages:
                 for variant in range(self.seeds_per_cell):
                     serial += 1
                     kind = kinds[serial % 3]
@@ -270,15 +279,33 @@ class Builder:
         for seed in self.seeds:
             if seed.stage == "notice_period":
                 self._complete(seed, county(seed), "publish_notice", {"opinion": "同意公示", "notice_text": "公示"})
+        later = [s for s in self.seeds if s.stage == LATER_STAGE]
+        for day, published in enumerate(T_PUBLISH_LATER):
+            self.clock.set(published)
+            for seed in later[day::len(T_PUBLISH_LATER)]:
+                self._complete(seed, county(seed), "publish_notice", {"opinion": "同意公示", "notice_text": "公示"})
         _log(f"notices, objections, timers and receipts done ({time.perf_counter() - started:.1f} s)")
 
     # ----------------------------------------------------------------- multiplying
-    def plan_counts(self, instances: int, timers: int) -> dict[tuple[str, str], int]:
-        """How many instances each (jurisdiction, stage) cell gets in the end."""
+    def later_count(self, waiting: int, timers: int) -> int:
+        """How many notice_later instances make `waiting` waiting timers in all: the `timers` due
+        ones, the notice_later ones and those already waiting outside the notices (the pilot and
+        renewal timers of the filed seeds, which are not copied)."""
+        notice_seeds = [s.instance_id for s in self.seeds if s.stage in ("notice_period", LATER_STAGE)]
+        with unit_of_work(self.ctx) as session:
+            others = session.scalar(select(func.count()).select_from(Timer).where(
+                Timer.state == "waiting", Timer.instance_id.not_in(notice_seeds)))
+        return waiting - timers - others
+
+    def plan_counts(self, instances: int, timers: int, later: int = 0) -> dict[tuple[str, str], int]:
+        """How many instances each (jurisdiction, stage) cell gets in the end: `instances` in the
+        six stages (`timers` of them in their notice period), plus `later` notice_later ones."""
         rest = instances - timers
         per_stage = {stage: rest * share / sum(SHARES.values()) for stage, share in SHARES.items()}
         per_stage = _round_keeping_total(per_stage, rest)
         per_stage["notice_period"] = timers
+        if LATER_STAGE in self.stages:
+            per_stage[LATER_STAGE] = later
         others = [j for j in self.jurisdictions if j != BENCH_COUNTY]
         weights = {BENCH_COUNTY: BENCH_COUNTY_SHARE, **{j: (1 - BENCH_COUNTY_SHARE) / len(others) for j in others}}
         counts = {}
@@ -288,16 +315,16 @@ class Builder:
                 counts[(j, stage)] = n
         return counts
 
-    def multiply(self, instances: int, timers: int) -> None:
+    def multiply(self, instances: int, timers: int, later: int = 0) -> None:
         started = time.perf_counter()
-        counts = self.plan_counts(instances, timers)
+        counts = self.plan_counts(instances, timers, later)
         by_cell = defaultdict(list)
         for seed in self.seeds:
             by_cell[(seed.jurisdiction, seed.stage)].append(seed)
         for cell, wanted in counts.items():
             if wanted < len(by_cell[cell]):
                 raise SystemExit(f"cell {cell} wants {wanted} instances but has {len(by_cell[cell])} seeds: "
-                                 "raise --instances or lower --seeds-per-cell")
+                                 "raise --instances (or --waiting) or lower --seeds-per-cell")
 
         with unit_of_work(self.ctx) as session:
             details = {}
@@ -472,13 +499,16 @@ def describe(ctx: Context) -> dict:
     return {"stages": dict(stages), "by_jurisdiction": dict(by_jurisdiction), "tables": totals}
 
 
-def build(url: str, instances: int, timers: int, seeds_per_cell: int, seed: int = 42) -> Builder:
+def build(url: str, instances: int, timers: int, seeds_per_cell: int, seed: int = 42, waiting: int = 0) -> Builder:
+    """`instances` in the six stages, `timers` of them waiting in their notice period, due at
+    TIMERS_AS_OF (and at SCHEDULER_NOW). With `waiting`, notice_later instances are added on top,
+    so that exactly `waiting` timers wait in all and only the `timers` are due at SCHEDULER_NOW."""
     prepare_database(url)
-    builder = Builder(url, seeds_per_cell, random.Random(seed))
+    builder = Builder(url, seeds_per_cell, random.Random(seed), later_notices=waiting > 0)
     builder.setup()
     builder.create_institutions()
     builder.drive()
-    builder.multiply(instances, timers)
+    builder.multiply(instances, timers, builder.later_count(waiting, timers) if waiting else 0)
     builder.ctx.session_factory.kw["bind"].dispose()
     return builder
 

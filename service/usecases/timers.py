@@ -61,13 +61,15 @@ def _fire_batch(ctx: Context, as_of: datetime, batch: int, careful: bool) -> Fir
                               .order_by(Timer.due_at).limit(batch).with_for_update(skip_locked=True)).all()
         if not due:
             return None
-        # one read for the batch's instances; session.get below finds them in the session
-        session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in due}))).all()
+        # one read for the batch's instances, held here: the session keeps only weak references,
+        # so a discarded result would be read again, state and all, timer by timer
+        cases = {case.id: case for case in session.scalars(
+            select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in due})))}
         fired = []
         for timer in due:
             try:
                 with session.begin_nested() if careful else nullcontext():
-                    _fire(ctx, session, timer, as_of)
+                    _fire(ctx, session, timer, cases[timer.instance_id], as_of)
                 fired.append(timer.id)
                 result.fired += 1
             except Exception as error:
@@ -90,8 +92,7 @@ def _fire_batch(ctx: Context, as_of: datetime, batch: int, careful: bool) -> Fir
     return result
 
 
-def _fire(ctx: Context, session, timer: Timer, as_of: datetime) -> None:
-    instance = session.get(ProcessInstance, timer.instance_id)
+def _fire(ctx: Context, session, timer: Timer, instance: ProcessInstance, as_of: datetime) -> None:
     loaded = instances.load(ctx, session, instance, None)
     loaded.timers_before.discard(timer.spiff_task_id)  # its row is marked fired with the batch
     ctx.engine.fire_timers(loaded.workflow, as_of)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 import statistics
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -574,3 +576,16 @@ def component(file: str) -> str:
     if head in ("service", "bench"):
         return "/".join(file.split("/")[:2])
     return head
+
+
+WORK: list[Path] = []  # the run's temp folders, for run_cleaning_up() to remove
+
+
+def run_cleaning_up(main, argv=None) -> int:
+    """main(argv), with the temp folders removed even when the run stops early (unless --keep)."""
+    try:
+        return main(argv)
+    finally:
+        if "--keep" not in (argv if argv is not None else sys.argv[1:]):
+            for folder in WORK:
+                shutil.rmtree(folder, ignore_errors=True)

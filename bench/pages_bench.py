@@ -19,7 +19,6 @@ import platform
 import pstats
 import random
 import re
-import shutil
 import statistics
 import sys
 import tempfile
@@ -347,7 +346,7 @@ def main(argv=None) -> int:
 
     began = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="pages-bench-"))
-    WORK.append(work)
+    dataset.WORK.append(work)
     if args.reuse and not args.database_url:
         parser.error("--reuse needs --database-url (a kept SQLite file or the PostgreSQL bench database)")
     url = args.database_url or f"sqlite:///{work}/bench.db"
@@ -449,18 +448,6 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-WORK: list[Path] = []  # this run's temp folder, for run() to remove
-
-
-def run(argv=None) -> int:
-    """main(), with the temp folder removed even when the run stops early (unless --keep)."""
-    try:
-        return main(argv)
-    finally:
-        if "--keep" not in (argv if argv is not None else sys.argv[1:]):
-            for folder in WORK:
-                shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(dataset.run_cleaning_up(main))

@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import pstats
-import shutil
 import statistics
 import sys
 import tempfile
@@ -317,7 +316,7 @@ def main(argv=None) -> int:
 
     began = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="timers-bench-"))
-    WORK.append(work)
+    dataset.WORK.append(work)
     url = args.database_url or f"sqlite:///{work}/bench.db"
     backend = make_url(url).get_backend_name()
     if backend == "postgresql" and "bench" not in (make_url(url).database or ""):
@@ -518,18 +517,6 @@ def main(argv=None) -> int:
     return 1 if args.strict and not all(checks.values()) else 0
 
 
-WORK: list[Path] = []  # this run's temp folder, for run() to remove
-
-
-def run(argv=None) -> int:
-    """main(), with the temp folder removed even when the run stops early (unless --keep)."""
-    try:
-        return main(argv)
-    finally:
-        if "--keep" not in (argv if argv is not None else sys.argv[1:]):
-            for folder in WORK:
-                shutil.rmtree(folder, ignore_errors=True)
-
 
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(dataset.run_cleaning_up(main))

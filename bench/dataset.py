@@ -6,6 +6,7 @@ Only the public use cases and the tables are used; nothing in service/ is patche
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import shutil
@@ -589,3 +590,13 @@ def run_cleaning_up(main, argv=None) -> int:
         if "--keep" not in (argv if argv is not None else sys.argv[1:]):
             for folder in WORK:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def finish(results: dict, checks: dict, began: float, build_seconds: float, json_path: str | None) -> None:
+    """The last line of a run's report, and its figures written as JSON if asked."""
+    total = time.perf_counter() - began
+    print(f"  ({'all targets met' if all(checks.values()) else 'some targets missed'}; whole run {total:.0f} s, "
+          f"data build {build_seconds:.0f} s)")
+    results["run_seconds"] = total
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import platform
 import pstats
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -394,17 +392,9 @@ def main(argv=None) -> int:
     ]
     for name, value, limit, ok in rows:
         print(f"  {name:<44} {value:<52} {limit:<10} {verdict(ok) if ok is not None else ''}")
-    total = time.perf_counter() - began
-    print(f"  ({'all targets met' if all(checks.values()) else 'some targets missed'}; whole run {total:.0f} s, "
-          f"data build {build_seconds:.0f} s)")
-    results["run_seconds"] = total
-
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    dataset.finish(results, checks, began, build_seconds, args.json)
     engine.dispose()
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
+    if args.keep:  # otherwise dataset.run_cleaning_up removes it
         print(f"kept: {work}")
     return 1 if args.strict and not all(checks.values()) else 0
 

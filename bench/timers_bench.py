@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import platform
 import pstats
@@ -504,13 +503,7 @@ def main(argv=None) -> int:
     ]
     for name, value, limit, ok in rows:
         print(f"  {name:<44} {value:<44} {limit:<9} {verdict(ok)}")
-    total = time.perf_counter() - began
-    print(f"  ({'all targets met' if all(checks.values()) else 'some targets missed'}; whole run {total:.0f} s, "
-          f"data build {build_seconds:.0f} s)")
-    results["run_seconds"] = total
-
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    dataset.finish(results, checks, began, build_seconds, args.json)
     engine.dispose()
     if args.keep:
         print(f"kept: {url}")

@@ -324,6 +324,8 @@ class OtherCityFiling(Base):
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    institution: Mapped[Institution] = relationship()
+    attachment: Mapped[Attachment | None] = relationship()  # the other city's proof, if uploaded
 
 
 class ScopeChange(Base):

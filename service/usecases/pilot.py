@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..domain import calendar as cal
 from ..domain.levels import LEVELS
@@ -183,11 +183,10 @@ def record_other_city_filing(ctx: Context, user_id: int, city: str, filing_code:
         attachment = int(attachment_id) if str(attachment_id).isdigit() else -1
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
-        if user.role != "institution" or user.institution_id is None:
-            raise Forbidden("只有评价机构用户可以登记本机构的异地备案")
+        refusal = _refusal(session, user)
+        if refusal:
+            raise Forbidden(refusal)
         institution = session.get(Institution, user.institution_id)
-        if institution.status not in FILED_STATUSES:
-            raise Forbidden("本机构尚未在本市备案或备案已终止，不能登记异地备案")
         if attachment is not None:
             row = session.get(Attachment, attachment) if attachment > 0 else None
             if row is None or row.institution_id != institution.id:
@@ -209,14 +208,33 @@ def record_other_city_filing(ctx: Context, user_id: int, city: str, filing_code:
         return row.id
 
 
-def other_city_filings(ctx: Context, user_id: int) -> list[OtherCityFiling]:
-    """An institution's own; staff those of the institutions they may see."""
+def other_city_refusal(ctx: Context, user_id: int) -> str | None:
+    """Why this user may not record a filing in another city, or None if it may: the page says so
+    before anything is typed. record_other_city_filing checks the same."""
+    with unit_of_work(ctx) as session:
+        return _refusal(session, session.get(User, user_id))
+
+
+def _refusal(session: Session, user: User) -> str | None:
+    if user.role != "institution" or user.institution_id is None:
+        return "只有评价机构用户可以登记本机构的异地备案"
+    if session.get(Institution, user.institution_id).status not in FILED_STATUSES:
+        return "本机构尚未在本市备案或备案已终止，不能登记异地备案"
+    return None
+
+
+def other_city_filings(ctx: Context, user_id: int, institution_id: int | None = None) -> list[OtherCityFiling]:
+    """An institution's own; staff those of the institutions they may see, or of one of them.
+    Each row comes with its institution and proof attachment (file name, not content) loaded."""
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
-        return list(session.scalars(
-            select(OtherCityFiling).join(Institution, Institution.id == OtherCityFiling.institution_id)
-            .where(access.scope_filter(user, OtherCityFiling.institution_id, Institution.jurisdiction_code))
-            .order_by(OtherCityFiling.valid_until, OtherCityFiling.id)))
+        statement = (select(OtherCityFiling).join(Institution, Institution.id == OtherCityFiling.institution_id)
+                     .options(selectinload(OtherCityFiling.institution), selectinload(OtherCityFiling.attachment))
+                     .where(access.scope_filter(user, OtherCityFiling.institution_id, Institution.jurisdiction_code))
+                     .order_by(OtherCityFiling.valid_until, OtherCityFiling.id))
+        if institution_id is not None:
+            statement = statement.where(OtherCityFiling.institution_id == institution_id)
+        return list(session.scalars(statement))
 
 
 def _date(value) -> date | None:

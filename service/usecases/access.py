@@ -23,6 +23,22 @@ def task_filter(user: User):
     return false()
 
 
+def inbox_scope(role: str, jurisdiction_code: str | None, institution_id: int | None) -> tuple:
+    """What decides whose inbox a task lands in: its role and, for some roles, where it is."""
+    return role, jurisdiction_code if role == "county" else None, institution_id if role == "institution" else None
+
+
+def task_assignees(role: str, jurisdiction_code: str | None, institution_id: int | None):
+    """The users whose inbox holds a task of this role and scope: `task_filter` turned round."""
+    if role == "institution":
+        return (User.role == "institution") & (User.institution_id == institution_id)
+    if role == "county":
+        return (User.role == "county") & (User.jurisdiction_code == jurisdiction_code)
+    if role in ("city", "province"):
+        return User.role == role
+    return false()
+
+
 def scope_filter(user: User, institution_id, jurisdiction_code):
     """Rows of institutions and cases (any table with these two columns) the user may see."""
     if user.role == "institution":

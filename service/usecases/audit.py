@@ -16,6 +16,7 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..store import held
 from ..store.models import AuditEvent, ProcessInstance, User
 
 GENESIS = "0" * 64
@@ -53,8 +54,8 @@ def record(session: Session, at, actor: User | None, action: str, *, instance_id
                      instance_id=instance_id, institution_id=institution_id, task_name=task_name,
                      task_title=task_title, opinion=opinion, data=data or {}, prev_hash=last or GENESIS)
     row.hash = _digest(row.prev_hash, row)
-    # A plain INSERT: the log is written, never read back in the same use case.
-    session.connection().execute(APPEND, {c: getattr(row, c) for c in COLUMNS})
+    # A plain INSERT (held in a scheduler batch): the log is written, not read back by the use case.
+    held.write(session, APPEND, [{c: getattr(row, c) for c in COLUMNS}])
     if instance_id is not None:
         heads[instance_id] = row.hash
 

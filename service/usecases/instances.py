@@ -12,19 +12,21 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain.errors import CalendarYearMissing
 from ..engine.definitions import Definitions
 from ..engine.errors import ExpressionError
 from ..engine.runtime import ReadyTask, WaitingTimer
+from ..store import held
 from ..store.models import HumanTask, ProcessInstance, Timer, User
 from . import audit, handlers, notifications
 from .context import Context
 
 INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer.__table__
+# the columns to set come with the parameters
 SAVE = INSTANCES.update().where(INSTANCES.c.id == bindparam("instance_id"),
                                 INSTANCES.c.version == bindparam("loaded_version"))
+NEW_TASKS, NEW_TIMERS = TASKS.insert(), TIMERS.insert()
 
 
 @dataclass
@@ -84,27 +86,26 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
         values.update(status="completed", ended_at=now)
     # Optimistic concurrency: only the version we loaded may be replaced; the audit chain's
     # head goes with it, so a case's chain can only grow by one writer at a time.
-    # Plain Core statements on the session's connection: this runs on every step, and the
-    # ORM's unit of work would cost more than the SQL itself.
-    connection = session.connection()
-    written = connection.execute(SAVE.values(values), {"instance_id": instance.id, "loaded_version": instance.version})
-    if written.rowcount != 1:
-        raise StaleDataError(f"process instance {instance.id} was changed by someone else")
+    # Plain Core statements, held in a scheduler batch (store.held): this runs on every step,
+    # and the ORM's unit of work would cost more than the SQL itself.
+    held.write(session, SAVE, [{**values, "instance_id": instance.id, "loaded_version": instance.version}],
+               one_row_each=True)
     for name, value in values.items():
         set_committed_value(instance, name, value)
 
+    connection = session.connection()
     gone = [task_id for task_id in loaded.ready_before if task_id not in ready]
     if gone:  # e.g. the other branch of an event gateway won
         connection.execute(TASKS.update().where(TASKS.c.instance_id == instance.id, TASKS.c.state == "open",
                                                 TASKS.c.spiff_task_id.in_(gone)).values(state="cancelled"))
     if new:
-        connection.execute(TASKS.insert(), [dict(
+        held.write(session, NEW_TASKS, [dict(
             instance_id=instance.id, spiff_task_id=task.id, process_id=instance.process_id, name=task.name,
             title=task.title, subject=task.data.get("subject", ""), role=task.role, form_key=task.form_key,
             due_at=deadlines[task.id][0], due_note=deadlines[task.id][1],
             jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
             state="open", created_at=now) for task in new])
-        _tell_institution(ctx, session, instance, loaded.actor, new)
+        _tell_assignees(ctx, session, instance, loaded.actor, new)
 
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in timers_now}
     gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
@@ -113,8 +114,7 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
                                                  TIMERS.c.spiff_task_id.in_(gone)).values(state="cancelled"))
     timers = [dict(instance_id=instance.id, spiff_task_id=t.task_id, name=t.name, due_at=t.due_at, state="waiting",
                    attempts=0) for task_id, t in waiting.items() if task_id not in loaded.timers_before]
-    if timers:
-        connection.execute(TIMERS.insert(), timers)
+    held.write(session, NEW_TIMERS, timers)
 
 
 def _deadline(ctx: Context, definitions: Definitions, process_id: str,
@@ -130,12 +130,21 @@ def _deadline(ctx: Context, definitions: Definitions, process_id: str,
         raise
 
 
-def _tell_institution(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None,
-                      new: list[ReadyTask]) -> None:
-    """An institution does not sit at an inbox all day: when staff or the scheduler hand it a
-    step (a correction, a renewal), its users get a message."""
-    handed = [task for task in new if task.role == "institution"]
-    if handed and instance.institution_id and (actor is None or actor.role != "institution"):
-        titles = "、".join(task.title for task in handed)
-        notifications.to_institution(ctx, session, instance.institution_id, notifications.Message(
-            f"待您办理：{titles}", handed[0].data.get("subject", ""), f"/cases/{instance.id}"))
+# County and city staff work their inbox all day and see a colleague's hand-over there. Whoever
+# does not (an institution, the province) is told of every step that becomes theirs; staff are
+# told of what the system or the public brought them: a notice closed, a pilot year ended, an
+# objection, a complaint.
+TOLD_OF_EVERY_STEP = frozenset({"institution", "province"})
+
+
+def _tell_assignees(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None,
+                    new: list[ReadyTask]) -> None:
+    by_role: dict[str, list[ReadyTask]] = {}
+    for task in new:
+        by_role.setdefault(task.role, []).append(task)
+    for role, handed in by_role.items():
+        if actor is not None and (actor.role == role or role not in TOLD_OF_EVERY_STEP):
+            continue
+        notifications.to_assignees(ctx, session, role, instance.jurisdiction_code, instance.institution_id,
+                                   notifications.Message(f"待您办理：{'、'.join(task.title for task in handed)}",
+                                                         handed[0].data.get("subject", ""), f"/cases/{instance.id}"))

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..store import held
 from ..store.db import read_only
 from ..store.models import Notification, User
+from . import access
 from .context import Context, unit_of_work
 
 
@@ -28,33 +30,49 @@ class Channel(Protocol):
     def send(self, session: Session, users: list[User], message: Message, now: datetime) -> None: ...
 
 
+SEND = Notification.__table__.insert()
+
+
 class InApp:
     def send(self, session: Session, users: list[User], message: Message, now: datetime) -> None:
-        session.execute(insert(Notification), [dict(user_id=user.id, title=message.title, body=message.body,
+        # Core, not the ORM: nothing in the session needs flushing for a message (a scheduler
+        # batch holds a hundred loaded cases the ORM would check first, message by message)
+        held.write(session, SEND, [dict(user_id=user.id, title=message.title, body=message.body,
                                                     link=message.link, created_at=now) for user in users])
+
+
+def to_assignees(ctx: Context, session: Session, role: str, jurisdiction_code: str | None,
+                 institution_id: int | None, message: Message) -> None:
+    """To the users whose inbox a task of this role and scope lands in."""
+    _send(ctx, session, message, access.task_assignees(role, jurisdiction_code, institution_id),
+          access.inbox_scope(role, jurisdiction_code, institution_id))
 
 
 def to_institution(ctx: Context, session: Session, institution_id: int, message: Message) -> None:
     """To every active user of one institution."""
-    _send(ctx, session, message, (User.role == "institution") & (User.institution_id == institution_id))
+    to_assignees(ctx, session, "institution", None, institution_id, message)
 
 
 def to_role(ctx: Context, session: Session, role: str, message: Message) -> None:
     """To every active user of one role (e.g. the analysts, when a timer becomes an incident)."""
-    _send(ctx, session, message, User.role == role)
+    _send(ctx, session, message, User.role == role, ("role", role))
 
 
 def to_staff(ctx: Context, session: Session, jurisdiction_code: str, message: Message) -> None:
     """To the staff who answer for an institution: its county's and the city's."""
     _send(ctx, session, message, ((User.role == "county") & (User.jurisdiction_code == jurisdiction_code))
-          | (User.role == "city"))
+          | (User.role == "city"), ("staff", jurisdiction_code))
 
 
-def _send(ctx: Context, session: Session, message: Message, who) -> None:
-    users = list(session.scalars(select(User).where(who, User.is_active)))
-    if users:
+def _send(ctx: Context, session: Session, message: Message, who, group: tuple) -> None:
+    # One look-up per group of recipients and transaction: a scheduler batch may tell the same
+    # people of a thousand closed notices.
+    known = session.info.setdefault("recipients", {})
+    if group not in known:
+        known[group] = list(session.scalars(select(User).where(who, User.is_active)))
+    if known[group]:
         for channel in ctx.channels:
-            channel.send(session, users, message, ctx.clock.now())
+            channel.send(session, known[group], message, ctx.clock.now())
 
 
 def recent(ctx: Context, user_id: int, limit: int = 50) -> list[Notification]:

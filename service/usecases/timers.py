@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from ..store import held
 from ..store.db import read_only
 from ..store.models import HumanTask, Institution, ProcessInstance, Timer, User
 from . import access, audit, instances, notifications
@@ -57,6 +59,8 @@ class _BatchFailed(Exception):
 def _fire_batch(ctx: Context, as_of: datetime, batch: int, careful: bool) -> FireResult | None:
     result = FireResult()
     with unit_of_work(ctx) as session:
+        if not careful:  # the fast way: the batch's writes go together (a broken timer fails it all)
+            held.hold(session)
         due = session.scalars(select(Timer).where(Timer.state == "waiting", Timer.due_at <= as_of)
                               .order_by(Timer.due_at).limit(batch).with_for_update(skip_locked=True)).all()
         if not due:
@@ -85,6 +89,10 @@ def _fire_batch(ctx: Context, as_of: datetime, batch: int, careful: bool) -> Fir
                 else:  # later than as_of, so this pass does not pick it up again
                     timer.due_at = as_of + timedelta(minutes=2 ** timer.attempts)
                 result.failed += 1
+        try:
+            held.release(session)
+        except StaleDataError as error:  # a case changed under the batch: find it timer by timer
+            raise _BatchFailed from error
         if fired:  # one statement for the batch
             session.execute(update(Timer).where(Timer.id.in_(fired))
                             .values(state="fired", attempts=Timer.attempts + 1)

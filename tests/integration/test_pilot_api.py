@@ -107,6 +107,7 @@ def test_passed_pilot_makes_the_institution_filed_for_the_rest_of_its_three_year
     assert listed(people["inst1"]) == [(NAME, "filed", False)]
     assert "认定试点评估通过" in messages(ctx, institution_id)
     assert people["province"].open_tasks() == [] and people["city"].open_tasks() == []
+    assert "暂无消息" in people["province"].get("/messages").get_data(as_text=True)  # nothing recommended
     with unit_of_work(ctx) as session:
         instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.process_id == "pilot"))
     timeline = people["city"].get(f"/api/cases/{instance_id}/timeline").get_json()
@@ -152,6 +153,20 @@ def test_province_approves_a_recommended_institution_and_the_directory_shows_it_
     directory = people["inst1"].client.get("/directory").get_data(as_text=True)
     assert "面向全省" in directory
     assert messages(ctx, institution_id)[-1] == "通过省级复核，可面向全省开展认定服务"
+
+
+def test_city_recommendation_tells_the_province_a_re_review_awaits_it(people, ctx, clock):
+    filed_on_3_march_2025(people, ctx, clock)
+    province = people["province"]
+    assert "暂无消息" in province.get("/messages").get_data(as_text=True)
+    review_pilot(people, clock, ctx, decision="pass", recommend_province=True, opinion="运行规范，推荐面向全省")
+    with unit_of_work(ctx) as session:
+        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.process_id == "pilot"))
+    page = province.get("/messages").get_data(as_text=True)
+    assert "待您办理：面向全省认定服务复核" in page and NAME in page and f'href="/cases/{instance_id}"' in page
+    assert province.get(f"/cases/{instance_id}").status_code == 200  # the link opens for the province
+    city = people["city"].get("/messages").get_data(as_text=True)
+    assert "待您办理：认定试点评估" in city and "面向全省认定服务复核" not in city  # the scheduler's, not its own
 
 
 def test_province_rejection_keeps_the_institution_city_wide(people, ctx, clock):

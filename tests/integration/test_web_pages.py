@@ -257,6 +257,36 @@ def test_institution_is_told_when_staff_hand_it_a_correction_and_when_rejected(a
     assert "备案申请未通过" in body and "理由：场地不符合第八条要求" in body
 
 
+def test_staff_are_told_of_what_the_public_and_the_scheduler_bring_not_of_a_colleagues_hand_over(
+        app, ctx, clock, people):
+    from service.usecases.timers import fire_due_timers
+    submitted(people)
+    county, city = people["county"], people["city"]
+    county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
+    task = city.only_task("city_review")
+    scope = city.get(f"/api/tasks/{task['id']}").get_json()["data"]["scope"]
+    city.complete(task["id"], {"decision": "approve", "opinion": "同意备案", "approved_scope": scope})
+    pages = {name: Page(app, name) for name in ("county", "county_dz", "city")}
+    assert all("暂无消息" in page.text("/messages") for page in pages.values())  # their inbox shows those
+
+    clock.set(datetime(2024, 9, 27, 10, 0))
+    county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"})
+    public = Page(app)
+    notice_id = re.search(r'/notices/(\d+)/objection', public.text("/notices")).group(1)
+    objection = public.form(f"/notices/{notice_id}/objection", {
+        "name": "王五", "contact": "13900000000", "content": "该机构理论考试场地实际不足60平方米，与申报不符。"},
+        page="/notices")
+    assert objection.status_code == 302, objection.get_data(as_text=True)
+    assert "待您办理：异议调查" in pages["county"].text("/messages")
+    assert "暂无消息" in pages["county_dz"].text("/messages")  # another county's case
+    county.complete(county.only_task("investigate_objection")["id"],
+                    {"finding": "dismissed", "opinion": "经核查，异议不成立"})
+
+    clock.set(datetime(2024, 10, 11, 0, 0))
+    assert fire_due_timers(ctx).fired == 1
+    assert "待您办理：赋码并出具备案回执" in pages["city"].text("/messages")
+
+
 def test_refusals_are_explained_in_chinese(app, people):
     response = Page(app).get("/no-such-page")
     assert response.status_code == 404 and "页面不存在" in response.get_data(as_text=True)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..domain.codes import validate_credit_code
 from ..domain.errors import DomainError
+from ..store.db import read_only
 from ..store.models import Institution, Jurisdiction, User
 from .context import ROLES, Context, unit_of_work
 from .errors import Invalid
@@ -79,4 +80,5 @@ def authenticate(ctx: Context, username: str, password: str) -> User | None:
 
 def get_user(ctx: Context, user_id: int) -> User | None:
     with unit_of_work(ctx) as session:
+        read_only(session)  # no write lock on SQLite: a scheduler batch must not hold this up
         return session.get(User, user_id)

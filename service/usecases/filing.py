@@ -98,6 +98,7 @@ def upload_attachment(ctx: Context, user_id: int, filename: str, content_type: s
 def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
     """The uploader, its institution, and staff who may see that institution."""
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
         row = session.get(Attachment, attachment_id)
         institution = session.get(Institution, row.institution_id) if row and row.institution_id else None
@@ -188,6 +189,7 @@ def _visible_filing(session: Session, user: User, filing_id: int) -> Filing:
 
 def list_filings(ctx: Context, user_id: int, status: str = "", page: int = 1, per_page: int = 20) -> list[Filing]:
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
         statement = select(Filing).options(selectinload(Filing.institution)).where(
             access.scope_filter(user, Filing.institution_id, Filing.jurisdiction_code))
@@ -200,6 +202,7 @@ def list_filings(ctx: Context, user_id: int, status: str = "", page: int = 1, pe
 def filing_detail(ctx: Context, user_id: int, filing_id: int) -> FilingDetail:
     """What a reviewer needs beside the form: the notice and every objection with its status."""
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
         filing = _visible_filing(session, user, filing_id)
         notices = list(session.scalars(select(Notice).where(Notice.filing_id == filing.id).order_by(Notice.id)))
@@ -219,6 +222,7 @@ class Receipt:
 
 def receipt(ctx: Context, user_id: int, filing_id: int) -> Receipt:
     with unit_of_work(ctx) as session:
+        read_only(session)
         filing = _visible_filing(session, session.get(User, user_id), filing_id)
         if filing.status != "filed":
             raise NotFound("尚未出具备案回执")
@@ -230,6 +234,7 @@ def directory(ctx: Context, q: str = "", occupation: str = "", jurisdiction: str
               page: int = 1, per_page: int = 50) -> list[Institution]:
     """The public directory: filed institutions only (never drafts, rejected or revoked)."""
     with unit_of_work(ctx) as session:
+        read_only(session)
         statement = select(Institution).options(selectinload(Institution.scope)).where(
             Institution.status.in_(FILED_STATUSES))
         if q:
@@ -248,5 +253,6 @@ def directory(ctx: Context, q: str = "", occupation: str = "", jurisdiction: str
 
 def directory_size(ctx: Context) -> int:
     with unit_of_work(ctx) as session:
+        read_only(session)
         return session.scalar(select(func.count()).select_from(Institution).where(
             Institution.status.in_(FILED_STATUSES)))

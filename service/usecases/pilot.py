@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..domain import calendar as cal
 from ..domain.levels import LEVELS
+from ..store.db import read_only
 from ..store.models import (
     FILED_STATUSES,
     Attachment,
@@ -212,6 +213,7 @@ def other_city_refusal(ctx: Context, user_id: int) -> str | None:
     """Why this user may not record a filing in another city, or None if it may: the page says so
     before anything is typed. record_other_city_filing checks the same."""
     with unit_of_work(ctx) as session:
+        read_only(session)
         return _refusal(session, session.get(User, user_id))
 
 
@@ -227,6 +229,7 @@ def other_city_filings(ctx: Context, user_id: int, institution_id: int | None = 
     """An institution's own; staff those of the institutions they may see, or of one of them.
     Each row comes with its institution and proof attachment (file name, not content) loaded."""
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
         statement = (select(OtherCityFiling).join(Institution, Institution.id == OtherCityFiling.institution_id)
                      .options(selectinload(OtherCityFiling.institution), selectinload(OtherCityFiling.attachment))

@@ -290,6 +290,7 @@ class Timeline:
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
     with unit_of_work(ctx) as session:
+        read_only(session)
         user = session.get(User, user_id)
         instance = session.get(ProcessInstance, instance_id)
         if instance is None or not access.can_see_instance(user, instance):

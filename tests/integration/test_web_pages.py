@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
 
 from service.usecases import complaint
 from tests.helpers import PASSWORD, Api, application, make_institution, make_staff
@@ -285,6 +286,27 @@ def test_staff_are_told_of_what_the_public_and_the_scheduler_bring_not_of_a_coll
     clock.set(datetime(2024, 10, 11, 0, 0))
     assert fire_due_timers(ctx).fired == 1
     assert "待您办理：赋码并出具备案回执" in pages["city"].text("/messages")
+
+
+def test_pages_answer_while_a_scheduler_batch_holds_the_write_lock(app, ctx, people):
+    """On SQLite a scheduler batch holds the database's write lock for its whole transaction.
+    Pages that only read must not queue behind it (they would wait for the 30 s busy timeout and
+    then fail)."""
+    engine = ctx.session_factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never wait for writers")
+    _, task = submitted(people)
+    pages = {name: Page(app, name) for name in ("county", "inst1")}
+    filing_id = people["inst1"].get("/api/filings").get_json()["items"][0]["id"]
+    with engine.connect() as scheduler:
+        scheduler.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock, held until rollback
+        for name, url in (("county", "/"), ("county", "/inbox"), ("county", f"/tasks/{task['id']}"),
+                          ("county", f"/cases/{task['instance_id']}"), ("county", "/filings"),
+                          ("county", f"/filings/{filing_id}"), ("county", "/messages"), ("inst1", "/filings"),
+                          ("inst1", "/other-city-filings"), (None, "/directory"), (None, "/notices")):
+            response = (pages[name] if name else Page(app)).get(url)
+            assert response.status_code == 200, (url, response.status_code)
+        scheduler.rollback()
 
 
 def test_refusals_are_explained_in_chinese(app, people):

@@ -222,6 +222,9 @@ def pages(app, s: Subjects) -> list[Page]:
         filing_id, number = s.receipt
         found.append(Page(f"institution ({s.institution_user})", "/filings/<id>/receipt", institution,
                           lambda i: f"/filings/{filing_id}/receipt", needs("备案回执", number)))
+        found.append(Page(f"institution ({s.institution_user})", "/other-city-filings", institution,
+                          lambda i: "/other-city-filings", needs('id="other-city-form"', 'id="other-city-filings"')))
+    found.append(Page(f"county {county_code}", "/messages", county, lambda i: "/messages", needs("消息")))
     found += [
         Page("public", "/directory", public, lambda i: "/directory", needs('id="directory"', "已备案")),
         Page("public", "/directory?q=<part of a name>", public, lambda i: f"/directory?q={name(i)[0]}",

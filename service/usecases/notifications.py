@@ -38,7 +38,7 @@ class InApp:
         # Core, not the ORM: nothing in the session needs flushing for a message (a scheduler
         # batch holds a hundred loaded cases the ORM would check first, message by message)
         held.write(session, SEND, [dict(user_id=user.id, title=message.title, body=message.body,
-                                                    link=message.link, created_at=now) for user in users])
+                                        link=message.link, created_at=now) for user in users])
 
 
 def to_assignees(ctx: Context, session: Session, role: str, jurisdiction_code: str | None,

@@ -195,7 +195,7 @@ WORK_ON = (select(User, HumanTask, ProcessInstance).select_from(User)
            .join(HumanTask, HumanTask.id == bindparam("task_id"))
            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
            .where(User.id == bindparam("user_id")).with_for_update(of=HumanTask))
-FINISH = HumanTask.__table__.update().where(HumanTask.__table__.c.id == bindparam("task_id"))
+FINISH = HumanTask.__table__.update().where(HumanTask.__table__.c.id == bindparam("task_id"))  # SET: the parameters
 
 
 @contextmanager
@@ -226,7 +226,7 @@ def _form_fields(loaded: instances.Loaded, task: HumanTask, submitted: dict) -> 
 def _finish(session: Session, task: HumanTask, user: User, now) -> None:
     # A plain UPDATE, the loaded task kept in step: no unit-of-work flush on the hot path.
     values = {"state": "completed", "completed_at": now, "completed_by": user.id}
-    session.connection().execute(FINISH.values(values), {"task_id": task.id})
+    session.connection().execute(FINISH, {**values, "task_id": task.id})
     for name, value in values.items():
         set_committed_value(task, name, value)
 

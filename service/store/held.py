@@ -1,20 +1,25 @@
-"""Writes held back and sent together, for the scheduler's batch.
+"""Writes held back and sent together at the end of a use case.
 
-A scheduler batch fires up to a hundred timers in one transaction, and every firing writes a
-few rows: the workflow's state, its new task, its log entry, a message. Sent a statement at a
-time, the round trips to PostgreSQL cost more than the work; held, they go as one executemany
-per statement.
+Every step of a case writes a few rows: the task marked done, its log entry, the workflow's
+state, the next task, a message. Sent a statement at a time, the round trips to PostgreSQL
+cost more than the work. Held, they go together: on PostgreSQL in one pipeline (one round
+trip), the rows of one statement as one executemany (a version-checked UPDATE row by row,
+so that the count of each is known). A completion and a scheduler batch hold.
+A held statement returns nothing: its INSERT is `.inline()`, so no new id is read back.
 
 Nothing ever reads past a held write: a statement that names a held write's table, or whose
-tables cannot be told (raw SQL), sends the held writes first, and `release` sends the rest
-before the batch commits. An UPDATE held with `one_row_each` (the workflow's version check)
-raises StaleDataError on release if any of its rows was changed by someone else; the scheduler
-then fires that batch again timer by timer, without holding.
+tables cannot be told (raw SQL), sends the held writes first, and what is still held is sent
+before the transaction commits (or by `release`). An UPDATE held with `one_row_each` (the
+workflow's version check) raises StaleDataError when it is sent if any of its rows was
+changed by someone else; the caller's transaction then rolls back.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
+
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.util import find_tables
@@ -34,7 +39,7 @@ def write(session: Session, statement, rows: list[dict], *, one_row_each: bool =
     connection = session.connection()
     held = connection.get_execution_options().get(OPTION)
     if held is None:
-        _run(connection, statement, rows, one_row_each)
+        _send(connection, {(statement, tuple(rows[0]), one_row_each): rows}, lambda table: True)
     else:  # one executemany needs the same keys in every set
         held.setdefault((statement, tuple(rows[0]), one_row_each), []).extend(rows)
 
@@ -45,21 +50,51 @@ def release(session: Session) -> None:
     _send(connection, connection.get_execution_options().get(OPTION), lambda table: True)
 
 
-def _run(connection: Connection, statement, rows: list[dict], one_row_each: bool) -> None:
-    result = connection.execute(statement, rows if len(rows) > 1 else rows[0])
-    if one_row_each and result.rowcount != len(rows):
-        raise StaleDataError(f"{statement.table.name}: {len(rows) - result.rowcount} of {len(rows)} rows "
-                             "were changed by someone else")
+@event.listens_for(Session, "before_commit")
+def _release_before_commit(session: Session) -> None:
+    if session.in_transaction():
+        release(session)
 
 
 def _send(connection: Connection, held: dict | None, wanted) -> None:
-    if not held:
+    # taken out first: sending them runs _before_any_statement, which must not find them again
+    due = [(key, held.pop(key)) for key in [key for key in held if wanted(key[0].table)]] if held else []
+    if not due:
         return
-    for key in [key for key in held if wanted(key[0].table)]:
-        rows = held.pop(key, None)  # None: sent already, by a statement sent before it
-        if rows:
-            statement, _, one_row_each = key
-            _run(connection, statement, rows, one_row_each)
+    checked = []  # (statement, result) of each row whose count must be one
+    with _one_round_trip(connection, sum(len(rows) if key[2] else 1 for key, rows in due)):
+        for (statement, _, one_row_each), rows in due:
+            if one_row_each:  # a statement per row: the count of each is known
+                checked += [(statement, connection.execute(statement, row)) for row in rows]
+            else:
+                connection.execute(statement, rows if len(rows) > 1 else rows[0])
+    missed = [statement for statement, result in checked if _count(result) != 1]
+    if missed:
+        raise StaleDataError(f"{missed[0].table.name}: {len(missed)} of {len(checked)} rows were changed by "
+                             "someone else")
+
+
+def _count(result) -> int:
+    # SQLAlchemy reads the count as the statement returns; in a pipeline it is not known yet
+    # then, and arrives later on the driver's cursor
+    return result.rowcount if result.rowcount >= 0 else result.context.cursor.rowcount
+
+
+def _one_round_trip(connection: Connection, statements: int):
+    """PostgreSQL's pipeline mode for several statements whose results nobody waits for."""
+    if statements < 2 or connection.dialect.name != "postgresql":
+        return nullcontext()
+    return _pipeline(connection)
+
+
+@contextmanager
+def _pipeline(connection: Connection):
+    errors = connection.dialect.loaded_dbapi.Error
+    try:
+        with connection.connection.driver_connection.pipeline():
+            yield  # leaving sends what is queued and waits for the results
+    except errors as error:  # e.g. a constraint, raised by the driver: say it as SQLAlchemy would
+        raise DBAPIError.instance(None, None, error, errors) from error
 
 
 @event.listens_for(Engine, "before_execute")

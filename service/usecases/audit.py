@@ -20,7 +20,7 @@ from ..store import held
 from ..store.models import AuditEvent, ProcessInstance, User
 
 GENESIS = "0" * 64
-APPEND = AuditEvent.__table__.insert()
+APPEND = AuditEvent.__table__.insert().inline()  # inline: no id read back (store.held)
 COLUMNS = ("at", "actor_id", "actor_name", "action", "instance_id", "institution_id", "task_name", "task_title",
            "opinion", "data", "prev_hash", "hash")
 

@@ -26,7 +26,7 @@ INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer
 # the columns to set come with the parameters
 SAVE = INSTANCES.update().where(INSTANCES.c.id == bindparam("instance_id"),
                                 INSTANCES.c.version == bindparam("loaded_version"))
-NEW_TASKS, NEW_TIMERS = TASKS.insert(), TIMERS.insert()
+NEW_TASKS, NEW_TIMERS = TASKS.insert().inline(), TIMERS.insert().inline()  # inline: no id read back (store.held)
 
 
 @dataclass

@@ -30,7 +30,7 @@ class Channel(Protocol):
     def send(self, session: Session, users: list[User], message: Message, now: datetime) -> None: ...
 
 
-SEND = Notification.__table__.insert()
+SEND = Notification.__table__.insert().inline()  # inline: no id read back (store.held)
 
 
 class InApp:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..store import held
 from ..store.db import read_only
 from ..store.models import Attachment, AuditEvent, HumanTask, ProcessInstance, User
 from . import access, audit, forms, instances
@@ -205,6 +206,7 @@ def _working_on(ctx: Context, user_id: int, task_id: int):
     the instance surfaces as a clear conflict."""
     try:
         with unit_of_work(ctx) as session:
+            held.hold(session)  # the step's writes go together when it commits
             # the acting user, the task (locked) and its instance in one round trip: the hot path
             found = session.execute(WORK_ON, {"user_id": user_id, "task_id": task_id}).first()
             if found is None or not access.can_see_task(found[0], found[1]):
@@ -226,7 +228,7 @@ def _form_fields(loaded: instances.Loaded, task: HumanTask, submitted: dict) -> 
 def _finish(session: Session, task: HumanTask, user: User, now) -> None:
     # A plain UPDATE, the loaded task kept in step: no unit-of-work flush on the hot path.
     values = {"state": "completed", "completed_at": now, "completed_by": user.id}
-    session.connection().execute(FINISH, {**values, "task_id": task.id})
+    held.write(session, FINISH, [{**values, "task_id": task.id}])
     for name, value in values.items():
         set_committed_value(task, name, value)
 

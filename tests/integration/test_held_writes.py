@@ -1,20 +1,25 @@
-"""Writes held back in a scheduler batch (service/store/held.py): sent together, never read past,
-and a case changed under the batch is found and fired again, timer by timer."""
+"""Writes held back (service/store/held.py): a step's writes go together when it commits (on
+PostgreSQL in one pipeline), nothing reads past them, a missed version check or a broken
+constraint keeps none of them, and a case changed under a scheduler batch is found and fired
+again, timer by timer."""
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
 from sqlalchemy import event, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.store import held
 from service.store.models import HumanTask, Notification, ProcessInstance, Timer, User
-from service.usecases import instances, notifications
+from service.usecases import instances, notifications, tasks
 from service.usecases.audit import verify_chain
 from service.usecases.context import unit_of_work
 from service.usecases.timers import fire_due_timers
-from tests.helpers import make_staff
+from tests.helpers import Api, make_institution, make_staff
+from tests.integration.test_filing_api import submit_application
 from tests.integration.test_scheduler import CLOSED, _filings_in_notice
 
 NOW = datetime(2024, 9, 2, 9, 0)
@@ -75,6 +80,62 @@ def test_a_held_version_check_that_misses_a_row_fails_on_release(ctx):
                                               "loaded_version": 1}], one_row_each=True)
         with pytest.raises(StaleDataError, match="1 of 1 rows"):
             held.release(session)
+
+
+def test_a_version_check_missed_among_other_writes_fails_and_keeps_none_of_them(ctx):
+    """On PostgreSQL the writes go in one pipeline; the miss is still found before COMMIT."""
+    make_staff(ctx)
+    with pytest.raises(StaleDataError, match="1 of 1 rows"):
+        with unit_of_work(ctx) as session:  # nothing released by hand: the commit sends them
+            held.hold(session)
+            county = session.scalar(select(User.id).where(User.username == "county"))
+            held.write(session, notifications.SEND, [message(county, "不应留下")])
+            held.write(session, instances.SAVE, [{"state": "{}", "version": 2, "instance_id": 999_999,
+                                                  "loaded_version": 1}], one_row_each=True)
+    with unit_of_work(ctx) as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_a_broken_constraint_among_held_writes_is_an_integrity_error_and_keeps_nothing(ctx):
+    make_staff(ctx)
+    with pytest.raises(IntegrityError):
+        with unit_of_work(ctx) as session:
+            held.hold(session)
+            county = session.scalar(select(User.id).where(User.username == "county"))
+            held.write(session, notifications.SEND, [message(county, "不应留下")])
+            held.write(session, instances.NEW_TIMERS, [dict(instance_id=999_999, spiff_task_id="t", name="无此案件",
+                                                            due_at=NOW, state="waiting", attempts=0)])
+    with unit_of_work(ctx) as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 0
+
+
+def test_a_steps_writes_wait_for_its_commit_and_go_together(app, ctx, monkeypatch):
+    """Completing a task writes four rows: none before the commit, all in one round trip on PostgreSQL."""
+    make_staff(ctx)
+    make_institution(ctx)
+    county = Api(app, "county")
+    submit_application(Api(app, "inst1"))
+    review = county.only_task("initial_review")
+    engine = ctx.session_factory.kw["bind"]
+    postgres = engine.dialect.name == "postgresql"
+    sent: list[tuple[str, bool]] = []  # (statement, sent inside a pipeline)
+
+    def record(conn, cursor, statement, *rest):
+        piped = postgres and cursor.connection.pgconn.pipeline_status != 0
+        sent.append((statement.split("(")[0].split(" WHERE")[0], piped))
+
+    commit = Session.commit
+    monkeypatch.setattr(Session, "commit", lambda session: (sent.append(("-- commit", False)), commit(session)))
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        tasks.complete(ctx, county.user["id"], review["id"], {"decision": "forward", "opinion": "同意上报"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    writes = sent[[s for s, _ in sent].index("-- commit") + 1:]
+    assert sorted(s.split(" SET")[0] for s, _ in writes) == [
+        "INSERT INTO audit_event ", "INSERT INTO human_task ", "UPDATE human_task", "UPDATE process_instance"]
+    assert all(piped for _, piped in writes) == postgres
+    assert Api(app, "city").only_task("city_review")
 
 
 def test_a_case_changed_under_a_scheduler_batch_is_fired_again_timer_by_timer(ctx, clock, statements):

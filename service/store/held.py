@@ -58,7 +58,8 @@ def _release_before_commit(session: Session) -> None:
 
 def _send(connection: Connection, held: dict | None, wanted) -> None:
     # taken out first: sending them runs _before_any_statement, which must not find them again
-    due = [(key, held.pop(key)) for key in [key for key in held if wanted(key[0].table)]] if held else []
+    keys = [key for key in held if wanted(key[0].table)] if held else []
+    due = [(key, held.pop(key)) for key in keys]
     if not due:
         return
     checked = []  # (statement, result) of each row whose count must be one

@@ -47,6 +47,8 @@ def _begin_with_first(engine: Engine) -> None:
     (psycopg's pipeline), where the driver would wait for the BEGIN's answer first. Every
     request saves a round trip; a transaction that sends nothing sends no BEGIN either (its
     mark stays, harmless: the next transaction sets it again before its first statement)."""
+    from psycopg import ServerCursor  # the PostgreSQL driver; SQLite runs without it
+
     @event.listens_for(engine, "begin")
     def _begin(connection):
         connection.connection.info[PENDING_BEGIN] = True
@@ -55,6 +57,9 @@ def _begin_with_first(engine: Engine) -> None:
         if not _pending(context.root_connection):
             return None  # the dialect executes it as usual
         driver = cursor.connection
+        if isinstance(cursor, ServerCursor):  # a named cursor cannot be pipelined: BEGIN goes first, alone
+            driver.execute("BEGIN")
+            return None
         with driver.pipeline():  # leaving it sends both and waits for both answers
             driver.execute("BEGIN")
             if many:

@@ -82,6 +82,14 @@ def test_begin_goes_in_the_same_round_trip_as_the_first_statement(engine, monkey
     assert piped == ["BEGIN piped=True", "SELECT piped=True", "SELECT piped=False"]
 
 
+def test_a_streamed_first_statement_reads_inside_a_transaction(engine):
+    """A server-side cursor cannot share a pipeline with BEGIN, and needs the transaction."""
+    postgres_only(engine)
+    with engine.connect() as connection:
+        rows = connection.execution_options(stream_results=True).execute(text("SELECT generate_series(1, 5)"))
+        assert [n for n, in rows] == [1, 2, 3, 4, 5]
+
+
 def test_a_connection_dropped_while_idle_is_replaced_unnoticed_and_a_busy_one_is_not_pinged(engine, monkeypatch):
     postgres_only(engine)
     pings = []

@@ -9,9 +9,9 @@ import traceback
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
-from service.store.models import AuditEvent, HumanTask, Institution, ProcessInstance, Timer, User
+from service.store.models import AuditEvent, HumanTask, Institution, Notice, Objection, ProcessInstance, Timer, User
 from service.usecases import accounts, filing, notifications, tasks
 from service.usecases.audit import verify_chain
 from service.usecases.context import unit_of_work
@@ -132,6 +132,31 @@ def _damage(state: str) -> str:
             return [walk(v) for v in node]
         return node
     return json.dumps(walk(json.loads(state)), ensure_ascii=False)
+
+
+def test_notices_closing_together_count_their_objections_in_one_read(ctx, clock):
+    """Art. 7: a notice with an objection still open goes to investigation, the others on to
+    赋码; a batch counts the open objections once, not once per notice."""
+    first, second = _filings_in_notice(ctx, clock, 2)
+    with unit_of_work(ctx) as session:
+        key = session.scalar(select(ProcessInstance.business_key).where(ProcessInstance.id == first))
+        notice = session.scalar(select(Notice.id).where(Notice.filing_id == int(key.split(":")[1])))
+        session.add(Objection(notice_id=notice, name="王五", contact="13900000000",  # open, not yet seen by the case
+                              content="场地面积与申报不符，请核实。", created_at=PUBLISHED))
+    engine = ctx.session_factory.kw["bind"]
+    reads = []
+    listener = lambda conn, cursor, statement, *rest: "FROM objection" in statement and reads.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        clock.set(CLOSED)
+        assert fire_due_timers(ctx).fired == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(reads) == 1
+    with unit_of_work(ctx) as session:
+        opened = dict(session.execute(select(HumanTask.instance_id, HumanTask.name)
+                                      .where(HumanTask.state == "open")).all())
+    assert opened == {first: "investigate_objection", second: "assign_code"}
 
 
 def test_a_timer_failing_after_its_retries_is_an_incident_staff_see_and_retry(app, ctx, clock):

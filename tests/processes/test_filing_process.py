@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from service.clock import FixedClock
+from service.engine import runtime
 from service.engine.definitions import read_bundle
 from service.seed import application, demo_credit_code
 from service.usecases.context import Context
@@ -179,6 +180,32 @@ def test_city_return_goes_back_to_the_county():
     run.complete("initial_review", {"decision": "forward", "opinion": "同意"})
     run.complete("city_review", {"decision": "return", "opinion": "请核实"})
     assert run.tasks() == [("county", "initial_review")]
+
+
+def test_snapshot_finds_what_the_task_tree_walk_finds(monkeypatch):
+    """The snapshot reads the task maps instead of walking the tree (it runs twice a step): at
+    every step of a filing with an objection, it finds the tasks and timers the walk finds."""
+    seen = []
+
+    class Checked(Run):
+        def save(self, workflow):
+            fast = self.ctx.engine.snapshot(self.definitions, "filing", workflow)
+            with monkeypatch.context() as patch:
+                patch.setattr(runtime, "_tasks_in", lambda flow, states: flow.get_tasks(state=states))
+                walked = self.ctx.engine.snapshot(self.definitions, "filing", workflow)
+            assert fast == walked
+            seen.append(fast)
+            super().save(workflow)
+
+    run = Checked()
+    run.to_notice()
+    run.deliver("objection")
+    run.complete("investigate_objection", {"finding": "dismissed", "opinion": "经核查，异议不成立"})
+    run.clock.set(datetime(2024, 10, 11, 0, 0))
+    run.fire()
+    run.complete("assign_code", {"opinion": "同意"})
+    assert any(ready for ready, _ in seen) and any(timers for _, timers in seen)
+    assert seen[-1] == ([], [])
 
 
 def test_state_stays_small():

@@ -14,14 +14,8 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -29,7 +23,8 @@ from SpiffWorkflow.util.task import TaskState
 from .definitions import Definitions
 from .errors import ExpressionError
 from .sandbox import Sandbox
-from .specs import ClockDuration, ClockTimeDate, as_instant
+from .specs import as_instant
+from .state import serializer
 
 
 @dataclass
@@ -86,32 +81,6 @@ class ScriptEngine(PythonScriptEngine):
         return result
 
 
-class StateConverter(BpmnWorkflowConverter):
-    """State only: the spec lives once per definition version, not in every instance."""
-
-    def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        del dct["spec"], dct["subprocess_specs"]
-        return dct
-
-    def from_dict(self, dct, spec, subprocess_specs):
-        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-def _serializer() -> BpmnWorkflowSerializer:
-    config = {**CAMUNDA_CONFIG, BpmnWorkflow: StateConverter,
-              # events seen by a waiting gateway are kept in the state: our timers too
-              ClockTimeDate: CAMUNDA_CONFIG[TimeDateEventDefinition],
-              ClockDuration: CAMUNDA_CONFIG[DurationTimerEventDefinition]}
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
-
-
 @dataclass
 class ReadyTask:
     id: str
@@ -132,10 +101,10 @@ class WaitingTimer:
 class Engine:
     """Holds the sandbox and the clock; one per process (web worker, scheduler, CLI)."""
 
-    def __init__(self, sandbox: Sandbox, clock):
+    def __init__(self, sandbox: Sandbox, clock, states: BpmnWorkflowSerializer | None = None):
         self.sandbox = sandbox
         self.clock = clock
-        self.serializer = _serializer()
+        self.serializer = states or serializer()  # the benchmark passes SpiffWorkflow's own (state.py)
 
     def _script_engine(self, definitions: Definitions, services: Services | None) -> ScriptEngine:
         return ScriptEngine(self.sandbox, definitions, self.clock, services)

@@ -1,0 +1,47 @@
+"""Every state the process tests save and load is checked against SpiffWorkflow's own converter.
+
+The engine writes and reads states with its own StateConverter (service/engine/state.py), which
+must give the very bytes SpiffWorkflow's converter gives. These tests walk every path of every
+process, saving and reloading after each step, so checking there covers all the states a case
+can be in: timers waiting, messages caught, tasks reset by a return, cases completed."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.engine.runtime import Engine
+from service.engine.state import spiff_serializer
+
+REFERENCE = spiff_serializer()
+
+
+def _text(converted: dict) -> str:
+    return json.dumps(converted, ensure_ascii=False, default=str)
+
+
+def _shared(workflow) -> list[tuple[str, str]]:
+    """The values of task data that are the very object of the parent's."""
+    return [(str(task.id), key) for task in workflow.tasks.values() if task.parent is not None
+            for key, value in task.data.items() if value is task.parent.data.get(key)
+            and not isinstance(value, str | int | float | bool | None)]
+
+
+@pytest.fixture(autouse=True)
+def states_match_spiffworkflow(monkeypatch):
+    dump, load = Engine.dump, Engine.load
+
+    def checked_dump(self, workflow):
+        assert _text(self.serializer.to_dict(workflow)) == _text(REFERENCE.to_dict(workflow))
+        return dump(self, workflow)
+
+    def checked_load(self, definitions, process_id, state, services):
+        workflow = load(self, definitions, process_id, state, services)
+        spec, subprocesses = definitions.processes[process_id]
+        theirs = REFERENCE.registry.restore(json.loads(state), spec=spec, subprocess_specs=subprocesses)
+        assert _text(REFERENCE.to_dict(workflow)) == _text(REFERENCE.to_dict(theirs))
+        assert _shared(workflow) == _shared(theirs)  # a child's lists and dicts are its own copies
+        return workflow
+
+    monkeypatch.setattr(Engine, "dump", checked_dump)
+    monkeypatch.setattr(Engine, "load", checked_load)

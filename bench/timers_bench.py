@@ -159,8 +159,8 @@ class DueQuery:
 
 
 def bare_fires(ctx, definitions, states: list[str], as_of) -> dict[str, list[float]]:
-    """SpiffWorkflow alone on the due instances' stored states: load, fire the timer and run the
-    engine steps up to the next user task, dump. No SQL, no rows: the one service task on the way
+    """The engine alone, as the service runs it, on the due instances' stored states: load, fire the
+    timer and run the engine steps up to the next user task, dump. No SQL, no rows: the one service task on the way
     (count_objections) is answered by a stub with no objection, as the database would answer."""
     def services(topic, data, inputs):
         if topic != "count_objections":
@@ -367,7 +367,7 @@ def main(argv=None) -> int:
     # ------------------------------------------------------------------ 2a. empty passes before anything is due
     before_times, before_sql = empty_passes(ctx, clock, before_due, args.warmup, args.empty_passes, counter)
 
-    # ------------------------------------------------------------------ SpiffWorkflow alone, for comparison
+    # ------------------------------------------------------------------ the engine alone, for comparison
     bare = bare_fires(ctx, definitions, states, as_of)
     bare_total = sum(sum(v) for v in bare.values())
 
@@ -449,12 +449,12 @@ def main(argv=None) -> int:
         print(f"  check: {name:<42} {'ok' if ok else 'FAILED'}")
     print(f"  open assign_code tasks: {len(assign_before):,} before, {first['assign_after']:,} after; "
           f"timers by state after: {first['after']['by_state']}")
-    print(f"  SpiffWorkflow alone on the same {len(states):,} stored states (mean {sum(state_bytes) / len(states):,.0f}"
+    print(f"  the engine alone on the same {len(states):,} stored states (mean {sum(state_bytes) / len(states):,.0f}"
           f" bytes, max {max(state_bytes):,}): {bare_total / len(states) * 1000:.2f} ms per timer = "
           + " + ".join(f"{k} {v:.2f}" for k, v in bare_ms.items())
           + " (load = json + deserialize, fire = refresh_timers + engine steps with a stub service, "
           "dump = serialize + json)")
-    print(f"  the pass beyond SpiffWorkflow alone: {per_timer_ms - bare_total / len(states) * 1000:.2f} ms per timer "
+    print(f"  the pass beyond the engine alone: {per_timer_ms - bare_total / len(states) * 1000:.2f} ms per timer "
           "(SQL and its round trips, ORM, the count_objections handler, audit, snapshots, commits)")
     if steps:
         total = profiled_seconds

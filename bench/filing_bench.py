@@ -32,7 +32,7 @@ from service.app import create_app  # noqa: E402
 from service.bootstrap import build_context  # noqa: E402
 from service.clock import FixedClock  # noqa: E402
 from service.engine.runtime import Engine  # noqa: E402
-from service.engine.state import spiff_serializer  # noqa: E402
+from service.engine.state import spiff_states  # noqa: E402
 from service.store.models import HumanTask, ProcessInstance, Timer  # noqa: E402
 from service.usecases import tasks  # noqa: E402
 from service.usecases.context import unit_of_work  # noqa: E402
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
 
     clock = FixedClock(dataset.BENCH_NOW)
     ctx = build_context(url, clock=clock)
-    spiff_alone = Engine(ctx.sandbox, clock, spiff_serializer())
+    spiff_alone = Engine(ctx.sandbox, clock, spiff_states())
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True}, context=ctx)
     mix = dataset.describe(ctx)
     sizes = state_sizes(ctx)
@@ -344,11 +344,12 @@ def main(argv=None) -> int:
     print("completion through the API (POST /api/tasks/<id>/complete, county initial_review -> forward)")
     print(f"  API   {fmt(api)}")
     print(f"  bare  {fmt(bare)}")
-    print("        (bare = SpiffWorkflow alone: its own converter loads the stored state (state only), the user task "
-          "is completed and the engine steps run, its converter saves; no SQL, no Flask, no service task handlers: "
-          "the forward path runs none)")
+    print("        (bare = SpiffWorkflow alone: json and its own converter load the stored state (state only), the "
+          "user task is completed and the engine steps run, its converter and json save; no SQL, no Flask, no service "
+          "task handlers: the forward path runs none)")
     print(f"  engine {fmt(own_engine)}")
-    print("        (engine = the same with the service's own state converter, service/engine/state.py: same bytes)")
+    print("        (engine = the same with the service's own state converter and orjson, service/engine/state.py: "
+          "the same text)")
     if direct_times:
         results["completion_usecase_ms"] = summary(direct_times)
         print(f"  use case {fmt(results['completion_usecase_ms'])}")

@@ -5,7 +5,6 @@ passes a `services` callable for external service tasks and stores the state we 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
@@ -24,7 +22,7 @@ from .definitions import Definitions
 from .errors import ExpressionError
 from .sandbox import Sandbox
 from .specs import as_instant
-from .state import serializer
+from .state import States, service_states
 
 
 @dataclass
@@ -101,10 +99,10 @@ class WaitingTimer:
 class Engine:
     """Holds the sandbox and the clock; one per process (web worker, scheduler, CLI)."""
 
-    def __init__(self, sandbox: Sandbox, clock, states: BpmnWorkflowSerializer | None = None):
+    def __init__(self, sandbox: Sandbox, clock, states: States | None = None):
         self.sandbox = sandbox
         self.clock = clock
-        self.serializer = states or serializer()  # the benchmark passes SpiffWorkflow's own (state.py)
+        self.states = states or service_states()  # the benchmark passes SpiffWorkflow's own (state.py)
 
     def _script_engine(self, definitions: Definitions, services: Services | None) -> ScriptEngine:
         return ScriptEngine(self.sandbox, definitions, self.clock, services)
@@ -118,14 +116,12 @@ class Engine:
         return workflow
 
     def load(self, definitions: Definitions, process_id: str, state: str, services: Services | None):
-        spec, subprocesses = definitions.processes[process_id]
-        workflow = self.serializer.registry.restore(json.loads(state), spec=spec, subprocess_specs=subprocesses)
+        workflow = self.states.loads(state, *definitions.processes[process_id])
         workflow.script_engine = self._script_engine(definitions, services)
         return workflow
 
     def dump(self, workflow: BpmnWorkflow) -> str:
-        return json.dumps(self.serializer.to_dict(workflow), separators=(",", ":"), ensure_ascii=False,
-                          default=_json_default)
+        return self.states.dumps(workflow)
 
     def _step(self, workflow: BpmnWorkflow):
         try:
@@ -240,11 +236,3 @@ class _At:
 
     def now(self) -> datetime:
         return self._now
-
-
-def _json_default(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

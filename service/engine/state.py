@@ -6,7 +6,8 @@ what SpiffWorkflow's BpmnWorkflowConverter writes minus `spec` and `subprocess_s
 Every step of a case and every timer loads and saves a state. SpiffWorkflow's converters are
 generic: every value goes through a registry lookup, every id is parsed four times, and the
 whole spec is converted on each save only to be dropped. `StateConverter` writes and reads the
-very same bytes directly: a save in about half the time, a load in about four fifths.
+very same bytes directly: a save in about half the time, a load in about four fifths; orjson
+then writes the text json would write, in a tenth of the time.
 
 `SpiffStateConverter` is SpiffWorkflow's own way, kept as the reference: the process tests
 check that the two agree byte for byte at every step (tests/processes/conftest.py), and the
@@ -15,9 +16,11 @@ new release must pass those tests before it is let in.
 """
 from __future__ import annotations
 
+import json
 from copy import copy
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -128,18 +131,54 @@ class StateConverter(BpmnWorkflowConverter):
         task.data = data
 
 
-def _serializer(workflow_converter: type[BpmnWorkflowConverter]) -> BpmnWorkflowSerializer:
-    config = {**CAMUNDA_CONFIG, BpmnWorkflow: workflow_converter,
-              # events seen by a waiting gateway are kept in the state: our timers too
-              ClockTimeDate: CAMUNDA_CONFIG[TimeDateEventDefinition],
-              ClockDuration: CAMUNDA_CONFIG[DurationTimerEventDefinition]}
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+class States:
+    """A workflow to the text stored for it, and back."""
+
+    def __init__(self, converter: type[BpmnWorkflowConverter], dumps, loads):
+        config = {**CAMUNDA_CONFIG, BpmnWorkflow: converter,
+                  # events seen by a waiting gateway are kept in the state: our timers too
+                  ClockTimeDate: CAMUNDA_CONFIG[TimeDateEventDefinition],
+                  ClockDuration: CAMUNDA_CONFIG[DurationTimerEventDefinition]}
+        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+        self._dumps, self._loads = dumps, loads
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        return self._dumps(self.serializer.to_dict(workflow))
+
+    def loads(self, text: str, spec, subprocess_specs) -> BpmnWorkflow:
+        return self.serializer.registry.restore(self._loads(text), spec=spec, subprocess_specs=subprocess_specs)
 
 
-def serializer() -> BpmnWorkflowSerializer:
-    return _serializer(StateConverter)
+def _json_default(value):
+    if hasattr(value, "isoformat"):  # datetime, date, time
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def spiff_serializer() -> BpmnWorkflowSerializer:
-    """SpiffWorkflow's own conversion (the reference), with the same registry otherwise."""
-    return _serializer(SpiffStateConverter)
+def _json_dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+# orjson writes what json.dumps above writes, byte for byte (checked on the benchmark's 10,070
+# states and by the process tests), in a tenth of the time; only a float NaN or infinity, which
+# json writes as a non-standard NaN, becomes null. Dates still go through _json_default; what
+# orjson refuses (an integer beyond 64 bits) goes through json. Reading stays with json:
+# orjson.loads turns such an integer into a float without a word.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _fast_dumps(value) -> str:
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _json_dumps(value)
+
+
+def service_states() -> States:
+    """How the service stores states."""
+    return States(StateConverter, _fast_dumps, json.loads)
+
+
+def spiff_states() -> States:
+    """SpiffWorkflow alone: its own converter and the standard json (the reference)."""
+    return States(SpiffStateConverter, _json_dumps, json.loads)

@@ -1,23 +1,18 @@
-"""Every state the process tests save and load is checked against SpiffWorkflow's own converter.
+"""Every state the process tests save and load is checked against SpiffWorkflow alone.
 
-The engine writes and reads states with its own StateConverter (service/engine/state.py), which
-must give the very bytes SpiffWorkflow's converter gives. These tests walk every path of every
-process, saving and reloading after each step, so checking there covers all the states a case
-can be in: timers waiting, messages caught, tasks reset by a return, cases completed."""
+The engine writes and reads states with its own converter and orjson (service/engine/state.py),
+which must give the very text SpiffWorkflow's converter and the standard json give. These tests
+walk every path of every process, saving and reloading after each step, so checking here covers
+all the states a case can be in: timers waiting, messages caught, tasks reset by a return, cases
+completed."""
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from service.engine.runtime import Engine
-from service.engine.state import spiff_serializer
+from service.engine.state import spiff_states
 
-REFERENCE = spiff_serializer()
-
-
-def _text(converted: dict) -> str:
-    return json.dumps(converted, ensure_ascii=False, default=str)
+REFERENCE = spiff_states()
 
 
 def _shared(workflow) -> list[tuple[str, str]]:
@@ -32,14 +27,14 @@ def states_match_spiffworkflow(monkeypatch):
     dump, load = Engine.dump, Engine.load
 
     def checked_dump(self, workflow):
-        assert _text(self.serializer.to_dict(workflow)) == _text(REFERENCE.to_dict(workflow))
-        return dump(self, workflow)
+        text = dump(self, workflow)
+        assert text == REFERENCE.dumps(workflow)
+        return text
 
     def checked_load(self, definitions, process_id, state, services):
         workflow = load(self, definitions, process_id, state, services)
-        spec, subprocesses = definitions.processes[process_id]
-        theirs = REFERENCE.registry.restore(json.loads(state), spec=spec, subprocess_specs=subprocesses)
-        assert _text(REFERENCE.to_dict(workflow)) == _text(REFERENCE.to_dict(theirs))
+        theirs = REFERENCE.loads(state, *definitions.processes[process_id])
+        assert REFERENCE.dumps(workflow) == REFERENCE.dumps(theirs)
         assert _shared(workflow) == _shared(theirs)  # a child's lists and dicts are its own copies
         return workflow
 

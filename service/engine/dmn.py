@@ -519,6 +519,10 @@ class Decision:
         return DecisionError(label, problem, rule_ids)
 
     def _input_value(self, input_: Input, context: Mapping[str, Any], sandbox: Sandbox) -> Any:
+        if input_.python.isidentifier() and input_.python not in context:
+            # FEEL (and Camunda): a variable the case does not have is null, e.g. the years of use
+            # of a site the institution owns; a null input matches only "-" and "null".
+            return None
         try:
             value = sandbox.evaluate(input_.python, context)
         except ExpressionError as exc:

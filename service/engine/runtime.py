@@ -138,16 +138,16 @@ class Engine:
     def save_draft(self, workflow: BpmnWorkflow, task_id: str, data: dict):
         self._ready_task(workflow, task_id).data.update(data)
 
-    def return_to(self, workflow: BpmnWorkflow, task_id: str, earlier_name: str, data: dict):
-        """退回: reset to the latest completed run of an earlier user task, keeping its data."""
-        self._ready_task(workflow, task_id)
-        earlier = [t for t in workflow.get_tasks(state=TaskState.COMPLETED, manual=True)
-                   if t.task_spec.bpmn_id == earlier_name]
-        if not earlier:
-            raise WorkflowError(f"step '{earlier_name}' has not been done in this case")
-        target = max(earlier, key=lambda t: t.last_state_change)
-        workflow.reset_from_task_id(target.id, data={**target.data, **data})
-        self._step(workflow)
+    def start_fresh(self, workflow: BpmnWorkflow, task_id: str, names: list[str]):
+        """Empty a task that has just opened of the fields it fills with its own judgement.
+        SpiffWorkflow hands every task its predecessor's data, so a review form would open with
+        the last reviewer's decision and opinion, ready to be signed by someone else. What was
+        there stays readable as `previous_<name>` (a form may show it read-only)."""
+        data = self._ready_task(workflow, task_id).data
+        for name in names:
+            value = data.pop(name, None)
+            if value not in (None, "", [], {}):
+                data[f"previous_{name}"] = value
 
     def _ready_task(self, workflow, task_id: str):
         task = workflow.get_task_from_id(UUID(task_id))

@@ -465,6 +465,12 @@ def test_sandbox_at_parse_checks_function_names():
     assert caught.value.element == "in1"
 
 
+def test_input_variable_missing_from_the_case_is_null():
+    xml = table([("years", "")], [("y", "", None)], [(["< 3"], ['"short"']), (["null"], ['"none"'])])
+    assert decide(xml, {}) == {"y": "none"}
+    assert decide(xml, {"years": 2}) == {"y": "short"}
+
+
 def test_failing_input_expression_names_the_decision_and_input():
     xml = table([("missing + 1", "")], [("y", "", None)], [(["-"], ["1"])])
     with pytest.raises(DecisionError, match="input 'In 1'.*unknown name 'missing'"):

@@ -247,9 +247,7 @@ class Builder:
             if seed.stage in ("institution", "county_review") or (seed.stage == "completed" and seed.variant % 3 == 0):
                 continue
             if seed.variant % 4 == 2:  # the city returns it once, the county forwards it again
-                task_id = self._open_task(seed, "city_review")
-                tasks.return_to(self.ctx, self.city_user, task_id, "initial_review", "请核实场地")
-                self._tick()
+                self._complete(seed, self.city_user, "city_review", {"decision": "return", "opinion": "请核实场地"})
                 self._complete(seed, county(seed), "initial_review",
                                {"decision": "forward", "opinion": "已核实，同意上报"})
             if seed.stage == "city_review":

@@ -161,8 +161,7 @@ def inbox():
 def open_task(task_id):
     opened = tasks.open_task(ctx(), session["user_id"], task_id)
     return jsonify(schemas.TaskDetailOut().dump({
-        "task": opened.task, "form": opened.form, "data": opened.data,
-        "earlier_steps": [{"name": n, "title": t} for n, t in opened.earlier_steps]}))
+        "task": opened.task, "form": opened.form, "data": opened.data}))
 
 
 @api.post("/tasks/<int:task_id>/claim")
@@ -192,14 +191,6 @@ def complete(task_id):
 def save_draft(task_id):
     body = schemas.CompleteIn().load(request.get_json(force=True, silent=True) or {})
     tasks.save_draft(ctx(), session["user_id"], task_id, body["data"])
-    return jsonify(ok=True)
-
-
-@api.post("/tasks/<int:task_id>/return")
-@login_required
-def return_task(task_id):
-    body = schemas.ReturnIn().load(request.get_json(force=True, silent=True) or {})
-    tasks.return_to(ctx(), session["user_id"], task_id, body["to"], body["opinion"])
     return jsonify(ok=True)
 
 
@@ -353,7 +344,7 @@ def retry_incident(timer_id):
 def openapi():
     spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
-    for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "ReturnIn", "StartedOut",
+    for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "StartedOut",
                  "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ComplaintIn", "ReceiptOut", "ClockIn",
                  "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut", "IncidentOut", "OtherCityFilingIn",
                  "OtherCityFilingOut", "ScopeChangeStartedOut", "ScopeChangeOut", "ScopeChangeDetailOut"):

@@ -59,16 +59,10 @@ class TaskDetailOut(Schema):
     task = fields.Nested(TaskOut)
     form = fields.Dict()
     data = fields.Dict()
-    earlier_steps = fields.List(fields.Dict())
 
 
 class CompleteIn(Schema):
     data = fields.Dict(required=True)
-
-
-class ReturnIn(Schema):
-    to = fields.String(required=True)
-    opinion = fields.String(required=True)
 
 
 class StartedOut(Schema):

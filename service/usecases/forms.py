@@ -31,6 +31,13 @@ PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 DEFAULT_QUOTA = 3  # Art. 7: 原则上本辖区内1个职业不超过3家社会培训评价组织
 
 
+def fresh_fields(form: dict) -> list[str]:
+    """The fields a step fills with its own judgement (x-ui `fresh`; by default the opinion of a
+    form with x-ui `opinion`): they start empty when the task opens, whatever came before."""
+    ui = form.get("x-ui", {})
+    return list(ui.get("fresh", ["opinion"] if ui.get("opinion") else []))
+
+
 def validate(session: Session, user: User, schema: dict, data: dict, context: dict) -> dict[str, str]:
     checker = _format_checker(session, user)
     validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
@@ -47,13 +54,33 @@ def validate(session: Session, user: User, schema: dict, data: dict, context: di
     return errors
 
 
+# What a value of each type or format looks like, said when one does not.
+TYPE_HINTS = {"number": "请填写数字", "integer": "请填写整数", "boolean": "请选择“是”或“否”", "string": "请填写文字",
+              "array": "请逐行填写", "object": "请逐项填写"}
+FORMAT_HINTS = {"phone": "请填写11位手机号或带区号的固定电话（如0566-1234567）",
+                "credit-code": "请填写18位统一社会信用代码", "occupation-code": "请填写职业编码，如6-31-01-03",
+                "jurisdiction": "请从列表中选择属地", "attachment": "请上传文件"}
+
+
 def _message(error: jsonschema.ValidationError, schema: dict) -> str:
+    """Chinese, and saying what is expected: an analyst's `x-hint` on the field, else its
+    description, for a pattern or format; the limits for lengths and numbers."""
     if error.validator == "format" and isinstance(error.cause, DomainError):
         return error.cause.message
-    titles = {"required": "此项必填", "minLength": "内容过短", "maxLength": "内容过长", "enum": "请选择有效选项",
-              "type": "格式不正确", "minimum": f"不能小于{error.validator_value}",
-              "maximum": f"不能大于{error.validator_value}", "minItems": f"至少填写{error.validator_value}项",
-              "pattern": "格式不正确", "format": "格式不正确"}
+    prop = error.schema if isinstance(error.schema, dict) else {}
+    value = error.validator_value
+    if error.validator in ("pattern", "format"):
+        hint = prop.get("x-hint") or FORMAT_HINTS.get(prop.get("format", ""))
+        return hint or (f"格式不正确：{prop['description']}" if prop.get("description") else "格式不正确")
+    if error.validator == "type":
+        types = [value] if isinstance(value, str) else list(value)
+        return next((TYPE_HINTS[t] for t in types if t in TYPE_HINTS), "内容有误")
+    length = len(error.instance) if isinstance(error.instance, str) else 0
+    titles = {"required": "此项必填", "minLength": f"至少填写{value}个字", "enum": "请从列表中选择",
+              "maxLength": f"不超过{value}个字（现有{length}个字）", "minimum": f"不能小于{value}",
+              "maximum": f"不能大于{value}", "exclusiveMinimum": f"须大于{value}",
+              "exclusiveMaximum": f"须小于{value}", "minItems": f"至少填写{value}项",
+              "maxItems": f"最多填写{value}项", "const": "请从列表中选择"}
     return titles.get(error.validator, "内容有误")
 
 
@@ -100,13 +127,45 @@ def _occupation_lookup(session: Session):
 def check_filing_scope(session: Session, data: dict) -> dict[str, str]:
     """Art. 4, 5, 8.2, 9.2: catalogue occupations, not access-type, levels allowed for the kind."""
     items = [(s.get("occupation_code"), s.get("level")) for s in data.get("scope") or []]
-    problems = check_scope(data.get("kind"), items, _occupation_lookup(session))
-    return {"scope": "；".join(problems)} if problems else {}
+    lookup, errors, said = _occupation_lookup(session), {}, 0
+    for row in range(len(items)):
+        # Each problem is told at its own row (scope/<row>), so the page marks that row only.
+        # check_scope reports row by row (a repeat at its later row): what row n adds is its own.
+        problems = check_scope(data.get("kind"), items[:row + 1], lookup)
+        if problems[said:]:
+            errors[f"scope/{row}"] = "；".join(problems[said:])
+        said = len(problems)
+    return errors
+
+
+def quota_of(session: Session) -> int:
+    return int(session.scalar(select(Setting.value).where(Setting.key == "social_org_quota")) or DEFAULT_QUOTA)
+
+
+def quota_holders(session: Session, data: dict, codes) -> dict[str, int]:
+    """Art. 7: for each occupation, how many other social organisations hold it city-wide: filed,
+    or approved and in their public notice. The institution itself is never counted; a scope
+    change (变更) counts only the occupations it adds (those it holds are in force and stay)."""
+    own = int(data["institution_id"])
+    # filings in their public notice count too: approved, not yet in the scope table
+    in_notice = session.scalars(select(Filing).join(Institution).where(
+        Filing.status == "notice", Institution.kind == "social_org", Institution.id != own)).all()
+    held = set(session.scalars(select(ScopeItem.occupation_code).where(
+        ScopeItem.institution_id == own, ScopeItem.is_active))) if data.get("scope_change_id") else set()
+    counts = {}
+    for code in sorted(set(codes) - held):
+        holders = set(session.scalars(select(ScopeItem.institution_id).join(Institution).where(
+            ScopeItem.occupation_code == code, ScopeItem.is_active, Institution.kind == "social_org",
+            Institution.status.in_(FILED_STATUSES), Institution.id != own)))
+        holders.update(f.institution_id for f in in_notice
+                       if any(s["occupation_code"] == code for s in f.approved_scope or []))
+        counts[code] = len(holders)
+    return counts
 
 
 def check_quota(session: Session, data: dict) -> dict[str, str]:
-    """Art. 7: the city may reduce the scope, never widen it; at most N social organisations
-    per occupation, counted city-wide (N is data)."""
+    """Art. 7: the city may reduce the scope, never widen it; in principle (原则上) at most N social
+    organisations per occupation, counted city-wide (N is data): more only with a written reason."""
     if data.get("decision") != "approve":
         return {}
     requested = {(s["occupation_code"], s["level"]) for s in data.get("scope") or []}
@@ -116,27 +175,16 @@ def check_quota(session: Session, data: dict) -> dict[str, str]:
         return {"approved_scope": f"批准范围不能超出申请范围：{'、'.join(wider)}"}
     if data.get("kind") != "social_org":
         return {}
-    quota = int(session.scalar(select(Setting.value).where(Setting.key == "social_org_quota")) or DEFAULT_QUOTA)
-    own = int(data["institution_id"])
-    # filings in their public notice count too: approved, not yet in the scope table
-    in_notice = session.scalars(select(Filing).join(Institution).where(
-        Filing.status == "notice", Institution.kind == "social_org", Institution.id != own)).all()
-    # A scope change (变更) counts only the occupations it adds: those the institution holds already are
-    # in force and stay, whatever others hold meanwhile. The institution itself is never counted.
-    held = set(session.scalars(select(ScopeItem.occupation_code).where(
-        ScopeItem.institution_id == own, ScopeItem.is_active))) if data.get("scope_change_id") else set()
-    problems = []
-    for code in sorted({s["occupation_code"] for s in data.get("approved_scope") or []} - held):
-        holders = set(session.scalars(select(ScopeItem.institution_id).join(Institution).where(
-            ScopeItem.occupation_code == code, ScopeItem.is_active, Institution.kind == "social_org",
-            Institution.status.in_(FILED_STATUSES), Institution.id != own)))
-        holders.update(f.institution_id for f in in_notice
-                       if any(s["occupation_code"] == code for s in f.approved_scope or []))
-        if len(holders) >= quota:
-            name = session.scalar(select(Occupation.name).where(Occupation.code == code))
-            problems.append(f"第七条：职业 {code} {name} 在本市已有{len(holders)}家社会培训评价组织备案"
-                            f"（上限{quota}家），不能再批准")
-    return {"approved_scope": "；".join(problems)} if problems else {}
+    quota = quota_of(session)
+    counts = quota_holders(session, data, [s["occupation_code"] for s in data.get("approved_scope") or []])
+    over = {code: n for code, n in counts.items() if n >= quota}
+    if not over or (data.get("quota_reason") or "").strip():
+        return {}
+    names = dict(session.execute(select(Occupation.code, Occupation.name).where(Occupation.code.in_(over))).all())
+    problems = "；".join(f"第七条：职业 {code} {names.get(code, '')} 在本市已有{n}家社会培训评价组织备案"
+                        f"（原则上不超过{quota}家）" for code, n in over.items())
+    return {"approved_scope": f"{problems}。核减该职业，或在“超出名额的理由”中写明理由后批准",
+            "quota_reason": f"超出第七条名额（原则上每个职业不超过{quota}家）批准的，须写明理由"}
 
 
 def check_scope_change(session: Session, data: dict) -> dict[str, str]:

@@ -19,7 +19,7 @@ from ..engine.errors import ExpressionError
 from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store import held
 from ..store.models import HumanTask, ProcessInstance, Timer, User
-from . import audit, handlers, notifications
+from . import audit, forms, handlers, notifications
 from .context import Context
 
 INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer.__table__
@@ -74,6 +74,8 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
     ready_now, timers_now = ctx.engine.snapshot(loaded.definitions, instance.process_id, workflow)
     ready = {t.id: t for t in ready_now}
     new = [task for task_id, task in ready.items() if task_id not in loaded.ready_before]
+    for task in new:  # a step's own judgement starts empty, not with its predecessor's
+        ctx.engine.start_fresh(workflow, task.id, forms.fresh_fields(loaded.definitions.forms[task.form_key]))
     deadlines = {task.id: _deadline(ctx, loaded.definitions, instance.process_id, task) for task in new}
     for step in ctx.engine.trail(workflow):  # Art. 8.3, 18: the system's own steps are traceable too
         audit.record(session, now, None, step.kind, instance_id=instance.id, institution_id=instance.institution_id,

@@ -1,4 +1,7 @@
-"""The task inbox and acting on tasks: claim, unclaim, open, complete, return."""
+"""The task inbox and acting on tasks: claim, unclaim, open, complete, keep a draft.
+
+A case goes back (退回) only where its process says so: a review form's decision (退回补正,
+退回县区) follows a flow the analysts drew, so the diagram, the record and the data agree."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -12,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..store import held
 from ..store.db import read_only
-from ..store.models import Attachment, AuditEvent, HumanTask, ProcessInstance, User
+from ..store.models import Attachment, AuditEvent, HumanTask, Occupation, ProcessInstance, User
 from . import access, audit, forms, instances
 from .context import Context, unit_of_work
 from .errors import Conflict, Invalid, NotFound
@@ -145,10 +148,21 @@ class OpenTask:
     task: HumanTask
     form: dict
     data: dict
-    earlier_steps: list[tuple[str, str]]  # (name, title) a reviewer may return the case to
     context: list[tuple[str, str, dict]]  # (key, title, property schema): case facts shown beside the form
     attachments: dict[int, str]  # id → file name, for the attachments the page shows
     claimed_by: str | None  # display name of whoever has claimed it
+    quota: Quota | None = None  # Art. 7, on a form with the quota check
+
+
+@dataclass
+class Quota:
+    """Art. 7 as the city weighs it: how many social organisations hold each requested occupation."""
+    limit: int
+    rows: list[tuple[str, str, int]]  # (occupation code, name, social organisations holding it)
+
+    @property
+    def over(self) -> bool:
+        return any(holders >= self.limit for _, _, holders in self.rows)
 
 
 def open_task(ctx: Context, user_id: int, task_id: int, typed: dict | None = None) -> OpenTask:
@@ -166,18 +180,26 @@ def open_task(ctx: Context, user_id: int, task_id: int, typed: dict | None = Non
                                if t.id == task.spiff_task_id), None)
             data = dict(spiff_task.data) if spiff_task else {}
         data.update(typed or {})
-        done = ctx.engine.completed_steps(workflow)
-        earlier = [(info.name, info.title) for (pid, name), info in definitions.user_tasks.items()
-                   if pid == instance.process_id and name in done and name != task.name]
         form = definitions.forms[task.form_key]
-        context = _context_fields(definitions.forms, form)
+        context = [c for c in _context_fields(definitions.forms, form) if _applies(form, c[0], data)]
         described = {key: prop for key, _, prop in context} | form.get("properties", {})
         ids = {int(data[key]) for key, prop in described.items()
                if prop.get("format") == "attachment" and str(data.get(key, "")).isdigit()}
         names = dict(session.execute(select(Attachment.id, Attachment.filename)
                                      .where(Attachment.id.in_(ids))).all()) if ids else {}
         claimer = session.get(User, task.claimed_by) if task.claimed_by else None
-        return OpenTask(task, form, data, earlier, context, names, claimer.display_name if claimer else None)
+        return OpenTask(task, form, data, context, names, claimer.display_name if claimer else None,
+                        _quota(session, form, data))
+
+
+def _quota(session: Session, form: dict, data: dict) -> Quota | None:
+    if "quota" not in form.get("x-checks", []):
+        return None
+    if data.get("kind") != "social_org" or "institution_id" not in data:
+        return Quota(0, [])
+    counts = forms.quota_holders(session, data, [s.get("occupation_code") for s in data.get("scope") or []])
+    names = dict(session.execute(select(Occupation.code, Occupation.name).where(Occupation.code.in_(counts))).all())
+    return Quota(forms.quota_of(session), [(code, names.get(code, ""), n) for code, n in counts.items()])
 
 
 def _context_fields(all_forms: dict[str, dict], form: dict) -> list[tuple[str, str, dict]]:
@@ -189,6 +211,19 @@ def _context_fields(all_forms: dict[str, dict], form: dict) -> list[tuple[str, s
         prop = next((f["properties"][key] for f in all_forms.values() if key in f.get("properties", {})), {})
         found.append((key, ui.get("context_titles", {}).get(key) or prop.get("title", key), prop))
     return found
+
+
+def _applies(form: dict, key: str, data: dict) -> bool:
+    """A fact shown only for some cases (x-ui show_when, e.g. a school's education level only on
+    a school's application); a rule on a value the case does not have yet does not hide it."""
+    rule = form.get("x-ui", {}).get("show_when", {}).get(key, {})
+    return all(name not in data or _as_text(data[name]) in [_as_text(v) for v in allowed]
+               for name, allowed in rule.items())
+
+
+def _as_text(value) -> str:
+    # as the page's fields post them: a yes/no answer is "true"/"false"
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 # Built once: statements on every task action are not rebuilt per request.
@@ -258,24 +293,6 @@ def save_draft(ctx: Context, user_id: int, task_id: int, submitted: dict) -> Non
         audit.record(session, ctx.clock.now(), user, "draft", instance_id=instance.id,
                      institution_id=instance.institution_id, task_name=task.name, task_title=task.title)
         instances.save(ctx, session, instance, loaded)  # stores the audit chain's head with the state
-
-
-def return_to(ctx: Context, user_id: int, task_id: int, earlier_name: str, opinion: str) -> None:
-    """退回: send the case back to an earlier step, with a mandatory opinion."""
-    if not opinion or len(opinion.strip()) < 2:
-        raise Invalid({"opinion": "退回须填写审批意见"})
-    with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
-        done = set(ctx.engine.completed_steps(loaded.workflow))
-        if earlier_name == task.name or earlier_name not in done or \
-                (instance.process_id, earlier_name) not in loaded.definitions.user_tasks:
-            raise Invalid({"to": "只能退回到本案件已办理过的步骤"})
-        ctx.engine.return_to(loaded.workflow, task.spiff_task_id, earlier_name, {"return_opinion": opinion})
-        loaded.ready_before.pop(task.spiff_task_id)
-        now = ctx.clock.now()
-        _finish(session, task, user, now)
-        audit.record(session, now, user, "return", instance_id=instance.id, institution_id=instance.institution_id,
-                     task_name=task.name, task_title=task.title, opinion=opinion, data={"to": earlier_name})
-        instances.save(ctx, session, instance, loaded)
 
 
 @dataclass

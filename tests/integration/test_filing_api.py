@@ -193,7 +193,7 @@ def test_access_type_occupation_is_refused_at_submission(people):
                        scope=((access_type, "4"),))
     response = institution.complete(started["task_id"], data)
     assert response.status_code == 422
-    assert "准入" in response.get_json()["errors"]["scope"]
+    assert "准入" in response.get_json()["errors"]["scope/0"]
 
 
 def test_wrong_credit_code_is_refused_and_named(people):
@@ -242,19 +242,20 @@ def test_claimed_task_cannot_be_completed_by_a_colleague(app, ctx, people):
     assert response.status_code == 409 and "签收" in response.get_json()["message"]
 
 
-def test_city_can_return_the_case_to_the_county(people):
+def test_city_returns_the_case_to_the_county_by_its_decision_only(people):
     institution, county, city = people["inst1"], people["county"], people["city"]
     submit_application(institution)
     county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
     task = city.only_task("city_review")
-    steps = city.get(f"/api/tasks/{task['id']}").get_json()["earlier_steps"]
-    assert "initial_review" in [s["name"] for s in steps]
-    assert city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": ""}).status_code == 422
-    never = city.post(f"/api/tasks/{task['id']}/return", json={"to": "assign_code", "opinion": "退回到未办步骤"})
-    assert never.status_code == 422 and "to" in never.get_json()["errors"]
-    response = city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": "请核实场地"})
+    # one way back: the decision the model draws (退回县区), no second door beside it
+    assert city.post(f"/api/tasks/{task['id']}/return", json={"to": "initial_review", "opinion": "请核实场地"}
+                     ).status_code == 404
+    assert city.complete(task["id"], {"decision": "return"}).status_code == 422  # the opinion says why
+    response = city.complete(task["id"], {"decision": "return", "opinion": "请核实场地"})
     assert response.status_code == 200
-    assert county.only_task("initial_review")
+    again = county.get(f"/api/tasks/{county.only_task('initial_review')['id']}").get_json()["data"]
+    assert again["previous_opinion"] == "请核实场地"  # the city's reason, shown to the county read-only
+    assert "decision" not in again and "opinion" not in again  # the county decides afresh
     assert city.open_tasks() == []
 
 

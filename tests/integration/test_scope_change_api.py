@@ -184,7 +184,7 @@ def test_access_type_occupation_is_refused_at_submission(people, ctx, clock):
     guard = {"occupation_code": "4-07-05-01", "level": "4", "assessors": 6}  # 保安员: national qualification list
     started, response = request_change(institution, [ELECTRICIAN, guard], reason="新增保安员")
     assert response.status_code == 422
-    assert "准入" in response.get_json()["errors"]["scope"]
+    assert "准入" in response.get_json()["errors"]["scope/1"]  # the guard's row, not the electrician's
     assert institution.only_task("request_scope_change")["id"] == started["task_id"]  # still open, nothing lost
     assert people["county"].open_tasks() == []
 

@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from . import config as configuration
 from .bootstrap import build_context
+from .usecases.filing import MAX_ATTACHMENT
 
 
 def create_app(test_config: dict | None = None, context=None) -> Flask:
@@ -20,12 +21,15 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings["ENVIRONMENT"] == "production",  # behind HTTPS there
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        # one file per request (the task page uploads each as it is chosen) and its form around it
+        MAX_CONTENT_LENGTH=MAX_ATTACHMENT + 1024 * 1024,
     )
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     app.config.update({k: v for k, v in settings.items() if k not in ("SECRET_KEY",)})
     app.extensions["context"] = context or build_context(settings["DATABASE_URL"],
                                                          clock_kind=settings["CLOCK"])
+    from .web.work import allow_files_with_the_form
+    app.before_request(allow_files_with_the_form)  # before CSRF protection reads the body
     csrf = CSRFProtect(app)
 
     from .api import routes

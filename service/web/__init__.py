@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, jsonify, render_template, request, send_from_directory
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, send_from_directory
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..clock import TrainingClock
-from ..usecases import notifications, reference
+from ..usecases import filing, notifications, reference
 from ..usecases.errors import Forbidden, NotFound
 from . import format as formatting
 from . import labels
 from .auth import current_user
+from .work import LARGEST_TASK_FORM
 
 # bpmn-js comes from npm (`./dev setup` runs `npm ci`); it is served from there, never copied in.
 BPMN_JS = Path(__file__).resolve().parents[2] / "node_modules" / "bpmn-js" / "dist"
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     app.add_template_filter(formatting.when, "when")
+    app.add_template_test(formatting.is_instant, "instant")
 
     @app.get("/vendor/bpmn-js/<path:name>")
     def bpmn_js(name):
@@ -53,14 +55,23 @@ def _page_error(status: int):
     return handler
 
 
+MB = 1024 * 1024
 HTTP_MESSAGES = {400: "请求有误，请返回上一页重试", 404: "页面不存在", 405: "不支持该操作",
-                 413: "上传的文件过大（单个文件不超过20MB）", 500: "系统出错，已记录，请稍后重试或联系管理员"}
+                 413: f"上传的文件过大：单个文件不超过{filing.MAX_ATTACHMENT // MB}MB",
+                 500: "系统出错，已记录，请稍后重试或联系管理员"}
+# without JavaScript the files of a task form go with it (web/work.py)
+TOO_LARGE_WITH_THE_FORM = (f"提交的内容过大，未能提交：单个文件不超过{filing.MAX_ATTACHMENT // MB}MB，随表单一次提交的"
+                           f"文件合计不超过{LARGEST_TASK_FORM // MB}MB。请逐个选择文件上传后再提交")
 
 
 def _http_error(error: HTTPException):
     """Pages answer in Chinese too when Flask itself refuses (unknown address, expired form)."""
     if request.path.startswith("/api/"):
         return jsonify(message=HTTP_MESSAGES.get(error.code, error.description)), error.code
+    if error.code == 413 and request.method == "POST" and current_user() is not None:
+        # back to the form it came from, saying the limit: never a dead end
+        flash(TOO_LARGE_WITH_THE_FORM if request.endpoint == "work.act_on_task" else HTTP_MESSAGES[413], "error")
+        return redirect(request.path, 303)
     message = ("页面已过期（安全校验失败），请刷新页面后重新提交" if isinstance(error, CSRFError)
                else HTTP_MESSAGES.get(error.code, error.description))
     return render_template("message.html", message=message), error.code
@@ -83,6 +94,7 @@ def _globals() -> dict:
     return {
         "user": user, "unread": notifications.unread_count(ctx, user.id) if user else 0,
         "roles": labels.ROLES, "kinds": labels.KINDS, "actions": labels.ACTIONS,
+        "max_attachment": filing.MAX_ATTACHMENT,
         "labels": labels, "jurisdictions": _reference(current_app)["jurisdictions"], "now": now,
         "training_now": now if isinstance(ctx.clock, TrainingClock) else None,
         "occupation_name": lambda code: _reference(current_app)["occupation_names"].get(code, ""),

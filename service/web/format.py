@@ -1,7 +1,8 @@
 """How pages show dates and deadlines: staff count in working days (Art. 7, 15), as they do on paper."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, timedelta
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.errors import CalendarYearMissing
@@ -25,5 +26,23 @@ def due_label(calendar: WorkingCalendar, now: datetime, due_at: datetime | None,
     return f"剩余{left}个工作日", "soon" if left <= 3 else "ok"
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+# An instant as case data holds it (JSON has no dates): "2024-10-11T00:00:00"
+INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def is_instant(value) -> bool:
+    return isinstance(value, str) and bool(INSTANT.match(value))
+
+
+def when(value: datetime | date | str | None) -> str:
+    """2024-10-11 00:00 for an instant, 2024-10-11 for a day; never the ISO text with its T."""
+    if is_instant(value):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:  # shaped like one, but no such day
+            return value
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    return value or ""

@@ -24,6 +24,7 @@ class Field:
     choices: list[tuple[str, str]] = field(default_factory=list)
     columns: list[Field] = field(default_factory=list)
     show_when: dict = field(default_factory=dict)  # {"kind": ["social_org"]}: shown only then
+    phrases: list[str] = field(default_factory=list)  # 常用语 offered beside the opinion (x-ui phrases)
 
 
 @dataclass
@@ -81,6 +82,7 @@ def groups(schema: dict) -> list[Group]:
     if rest:
         result.insert(0, Group("", rest)) if not result else result.append(Group("其他", rest))
     if OPINION in build:
+        build[OPINION].phrases = list(ui.get("phrases", []))
         result.append(Group("审批意见", [build[OPINION]]))
     return result
 

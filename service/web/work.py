@@ -106,6 +106,7 @@ def act_on_task(task_id):
             raise Invalid(errors)
         tasks.complete(ctx(), user.id, task_id, typed)
     except Invalid as invalid:
+        _keep_as_draft(user.id, task_id, typed)
         flash("提交未成功：请按提示修改标红的项目，已填写的内容均已保留", "error")
         return _task_page(task_id, typed, {**invalid.errors, **errors}, 422)
     except Conflict as conflict:
@@ -115,8 +116,30 @@ def act_on_task(task_id):
     return redirect(url_for("work.case", instance_id=opened.task.instance_id))
 
 
+def _keep_as_draft(user_id: int, task_id: int, typed: dict) -> None:
+    """A refused submit is kept as a draft, so a reload (or tomorrow) shows what was typed."""
+    try:
+        tasks.save_draft(ctx(), user_id, task_id, typed)
+    except Conflict:
+        pass  # the task moved on meanwhile: the page says so and still shows what was typed
+
+
+# The task page uploads each file as it is chosen (app.js, POST /api/attachments), so a request
+# carries one file and the limit is the file's own (filing.MAX_ATTACHMENT). Without JavaScript the
+# files go with the form: as many as a form has (the filing application's five materials).
+FILES_WITH_A_FORM = 5
+LARGEST_TASK_FORM = FILES_WITH_A_FORM * filing.MAX_ATTACHMENT + 1024 * 1024
+
+
+def allow_files_with_the_form() -> None:
+    """Run before CSRF protection reads the body (service/app.py)."""
+    if request.endpoint == "work.act_on_task":
+        request.max_content_length = LARGEST_TASK_FORM
+
+
 def _upload_attachments(form: dict, typed: dict) -> dict[str, str]:
-    """Files chosen with the form are stored first, so a later error never loses them."""
+    """Files posted with the form (a browser without JavaScript) are stored first, so a later
+    error never loses them."""
     errors = {}
     for name, prop in form.get("properties", {}).items():
         upload = request.files.get(f"{name}__file")
@@ -128,23 +151,6 @@ def _upload_attachments(form: dict, typed: dict) -> dict[str, str]:
         except Invalid as invalid:
             errors[name] = invalid.errors.get("file", "上传失败")
     return errors
-
-
-@work.post("/tasks/<int:task_id>/return")
-@login_required
-def return_task(task_id):
-    """退回: back to an earlier step, with the opinion saying why."""
-    try:
-        tasks.return_to(ctx(), current_user().id, task_id, request.form.get("to", ""),
-                        request.form.get("return_opinion", ""))
-    except Invalid as invalid:
-        flash("退回未成功：" + "；".join(invalid.errors.values()), "error")
-        return redirect(url_for("work.task", task_id=task_id))
-    except Conflict as conflict:
-        flash(conflict.message, "error")
-        return redirect(url_for("work.task", task_id=task_id))
-    flash("已退回", "info")
-    return redirect(url_for("work.inbox"))
 
 
 @work.get("/cases/<int:instance_id>")

@@ -178,13 +178,16 @@ def test_claim_and_unclaim_from_the_inbox(app, people):
     assert "未签收" in page.text("/inbox")
 
 
-def test_return_to_an_earlier_step_needs_an_opinion(app, people):
+def test_a_review_page_returns_a_case_one_way_its_decision(app, people):
     _, task = submitted(people)
     page = Page(app, "county")
     url = f"/tasks/{task['id']}"
-    page.form(f"{url}/return", {"to": "submit_application", "return_opinion": ""}, page=url)
-    assert "退回须填写审批意见" in page.text(url)
-    page.form(f"{url}/return", {"to": "submit_application", "return_opinion": "材料不全"}, page=url)
+    html = page.text(url)
+    assert 'value="correction"' in html and "退回补正" in html
+    assert "return-form" not in html and "退回到" not in html  # no second 退回 beside the decision
+    assert page.form(f"{url}/return", {"to": "submit_application", "return_opinion": "材料不全"},
+                     page=url).status_code == 404
+    page.form(url, {"action": "complete", "decision": "correction", "opinion": "材料不全"}, page=url)
     assert people["inst1"].only_task("submit_application")
 
 

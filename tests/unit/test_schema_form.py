@@ -45,3 +45,10 @@ def test_fields_follow_the_analysts_groups_with_the_opinion_last():
     assert fields["office_area_m2"].show_when == {"kind": ["social_org"]}
     assert fields["office_area_m2"].required  # required for social organisations (allOf/if/then)
     assert [c.name for c in fields["scope"].columns] == ["occupation_code", "level", "assessors"]
+
+
+def test_common_phrases_are_offered_with_the_opinion_only():
+    review = json.loads((FORMS / "city_review.json").read_text(encoding="utf-8"))
+    fields = {f.name: f for g in schema_form.groups(review) for f in g.fields}
+    assert fields["opinion"].phrases == review["x-ui"]["phrases"] and fields["opinion"].phrases
+    assert fields["decision"].phrases == []

@@ -33,7 +33,24 @@ def ctx():
 
 @api.errorhandler(ValidationError)
 def _bad_request(error):
-    return jsonify(message="请求格式有误", errors=error.normalized_messages()), 400
+    return jsonify(message="请求格式有误，请按 errors 所列修改", errors=_chinese(error.normalized_messages())), 400
+
+
+# marshmallow's own messages, for the fields whose schema gives none of ours
+FIELD_MESSAGES = {"Missing data for required field.": "此项必填", "Field may not be null.": "此项不能为 null",
+                  "Not a valid string.": "应为文本", "Not a valid integer.": "应为整数",
+                  "Not a valid boolean.": "应为 true 或 false", "Not a valid mapping type.": "应为 JSON 对象",
+                  "Not a valid list.": "应为列表", "Not a valid datetime.": "应为日期时间，如 2024-09-02T09:00:00",
+                  "Not a valid utf-8 string.": "应为 UTF-8 文本", "Unknown field.": "不接受此字段",
+                  "Invalid input type.": "应为 JSON 对象", "Invalid value.": "取值无效"}
+
+
+def _chinese(messages):
+    if isinstance(messages, dict):
+        return {key: _chinese(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_chinese(value) for value in messages]
+    return FIELD_MESSAGES.get(messages, messages)
 
 
 @api.errorhandler(Invalid)

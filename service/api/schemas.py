@@ -36,6 +36,17 @@ def _an_id_or_blank(value) -> bool:
     raise ValidationError("应为附件编号（正整数）或留空")
 
 
+class CstDateTime(fields.NaiveDateTime):
+    """A date and time in China Standard Time; one given with another zone is converted, one the
+    calendar cannot hold (year 10000 after conversion) is refused like any malformed value."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type="datetime") from None
+
+
 def a_page() -> fields.Integer:
     return fields.Integer(load_default=1, validate=between(1, MAX_PAGE), metadata={"description": "页码，从1起"})
 
@@ -61,7 +72,7 @@ class InboxQueryIn(Schema):
     due = fields.String(load_default=None, validate=one_of("soon", "overdue"))
     sort = fields.String(load_default="created", validate=one_of("created", "due"))
     state = fields.String(load_default="open", validate=one_of("open", "completed", "cancelled"))
-    due_before = fields.NaiveDateTime(load_default=None, timezone=CST)
+    due_before = CstDateTime(load_default=None, timezone=CST)
     mine = fields.Boolean(load_default=False)
     page = a_page()
     per_page = fields.Integer(load_default=20, validate=between(1, 100))
@@ -191,7 +202,7 @@ class ReceiptOut(Schema):
 
 
 class ClockIn(Schema):
-    set = fields.NaiveDateTime(load_default=None, timezone=CST)
+    set = CstDateTime(load_default=None, timezone=CST)
     # bounded by the use case, after it has checked who asks
     advance_days = fields.Integer(load_default=None, allow_none=True)
 

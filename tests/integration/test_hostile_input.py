@@ -180,3 +180,14 @@ def test_claim_and_unclaim_go_back_only_to_a_page_of_this_site(app, people):  # 
         assert response.headers["Location"] == f"/tasks/{task['id']}", back
     response = page.form(f"/tasks/{task['id']}/unclaim", {"back": "/inbox?mine=1"}, page="/inbox")
     assert response.headers["Location"] == "/inbox?mine=1"
+
+
+def test_an_attachment_id_beyond_any_row_is_named_on_the_other_city_form(app, ctx):
+    from tests.integration.test_other_city_pages import URL, filed
+    filed(ctx, 1, "池州市职业技能培训评价中心")
+    page = Page(app, "inst1")
+    typed = {"city": "安庆市", "filing_code": "AQ2025-0012", "valid_until": "2027-06-30", "attachment_id": str(HUGE)}
+    body = _refused(page.form(URL, typed, page=URL), 422)
+    assert "附件不存在" in body and 'value="AQ2025-0012"' in body
+    response = Api(app, "inst1").post("/api/institution/other-city-filings", json={**typed, "attachment_id": HUGE})
+    assert "附件编号" in _refused(response)

@@ -1,12 +1,21 @@
 """The Flask application factory: nothing is built at import time."""
 from __future__ import annotations
 
+import secrets
+
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.serving import WSGIRequestHandler
 
 from . import config as configuration
+from . import edge
 from .bootstrap import build_context
 from .usecases.filing import MAX_ATTACHMENT
+
+SERVER = "skill-eval"  # the Server header: names no framework or version
+# default-src 'self' and no inline script (the browser tests check it); forms post only here, no <base>
+CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 
 def create_app(test_config: dict | None = None, context=None) -> Flask:
@@ -15,6 +24,11 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
     settings = configuration.from_env()
     settings.update(test_config or {})
     configuration.check(settings)
+    if not settings["SECRET_KEY"]:  # outside production only (check): this process's sessions end with it
+        settings["SECRET_KEY"] = secrets.token_hex(32)
+    if settings.get("PROXY_COUNT"):  # the client's address for login throttling, as the proxies saw it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=settings["PROXY_COUNT"])
+    app.url_map.converters["int"] = edge.IdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings["SECRET_KEY"],
         SESSION_COOKIE_HTTPONLY=True,
@@ -30,6 +44,7 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
                                                          clock_kind=settings["CLOCK"])
     from .web.work import allow_files_with_the_form
     app.before_request(allow_files_with_the_form)  # before CSRF protection reads the body
+    app.before_request(edge.check_request)  # input the database cannot take is refused before anything reads it
     csrf = CSRFProtect(app)
 
     from .api import routes
@@ -45,12 +60,32 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
     from . import cli
     cli.register(app)
 
+    production = settings["ENVIRONMENT"] == "production"
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        # Pages and API answers may carry personal data or a user's cases: no cache keeps them (the
+        # back button of a shared computer included). Static files and reference data set their own.
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        if production:  # served over HTTPS there (SESSION_COOKIE_SECURE too)
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        response.headers["Server"] = SERVER
         return response
 
     return app
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's development server without its own `Server: Werkzeug/… Python/…` header (the
+    app sets SERVER); for the browser tests' server. `flask run` cannot take it: production runs
+    behind a WSGI server and a proxy that set their own (see README)."""
+
+    def send_response(self, code, message=None):
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())

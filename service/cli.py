@@ -64,6 +64,34 @@ def register(app: Flask) -> None:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in error.errors.items())) from None
         click.echo(f"user {user_id} created")
 
+    @app.cli.command("deactivate-user")
+    @click.argument("username")
+    @click.option("--activate", is_flag=True, help="let the user log in again instead")
+    def deactivate_user(username, activate):
+        """Deactivate a user: every session of theirs ends at once (--activate undoes it)."""
+        from .usecases.accounts import set_active
+        from .usecases.errors import NotFound
+        try:
+            set_active(_ctx(), username, activate)
+        except NotFound as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"user {username} {'activated' if activate else 'deactivated, sessions ended'}")
+
+    @app.cli.command("set-password")
+    @click.argument("username")
+    @click.password_option()
+    def set_password(username, password):
+        """Set a user's password: every session opened with the old one ends."""
+        from .usecases.accounts import set_password as change
+        from .usecases.errors import Invalid, NotFound
+        try:
+            change(_ctx(), username, password)
+        except NotFound as error:
+            raise click.ClickException(error.message) from None
+        except Invalid as error:
+            raise click.ClickException("; ".join(error.errors.values())) from None
+        click.echo(f"password of {username} set, sessions ended")
+
     @app.cli.command("create-institution")
     @click.argument("name")
     @click.option("--credit-code", required=True)
@@ -84,18 +112,17 @@ def register(app: Flask) -> None:
     @click.option("--advance-days", type=int, default=None)
     def clock(to, advance_days):
         """Show, set or advance the training clock (training instances only)."""
-        from datetime import timedelta
-
         from .usecases.clock import move
-        from .usecases.errors import Forbidden
+        from .usecases.errors import Forbidden, Invalid
         if to is None and advance_days is None:
             click.echo(_ctx().clock.now().isoformat())
             return
         try:
-            now = move(_ctx(), None, datetime.fromisoformat(to) if to else None,
-                       timedelta(days=advance_days) if advance_days else None)
+            now = move(_ctx(), None, datetime.fromisoformat(to) if to else None, advance_days)
         except Forbidden as error:
             raise click.ClickException(error.message) from None
+        except Invalid as error:
+            raise click.ClickException("; ".join(error.errors.values())) from None
         click.echo(now.isoformat())
 
     @app.cli.command("scheduler")

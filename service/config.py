@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import os
-import secrets
+
+# Keys that were ever published (the demo's, examples, the tests'): anyone can sign a session with them.
+KNOWN_KEYS = frozenset({"demo-only-secret", "test", "bench", "secret", "changeme", "change-me", "dev",
+                        "development", "secret-key", "your-secret-key"})
+MIN_KEY_LENGTH = 32
 
 
 def from_env() -> dict:
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///instance/app.db"),
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        # empty outside production: create_app makes a random one for the process (sessions end on restart)
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
         # system | training. A training clock can be moved by operators: never in production.
         "CLOCK": os.environ.get("CLOCK", "system"),
         "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
+        # reverse proxies in front of the service whose X-Forwarded-For is trusted (login throttling per address)
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0") or 0),
     }
 
 
@@ -20,3 +27,16 @@ def check(config: dict) -> None:
         raise RuntimeError("a training clock is refused in production (ENVIRONMENT=production)")
     if config["CLOCK"] not in ("system", "training"):
         raise RuntimeError(f"unknown CLOCK {config['CLOCK']!r}")
+    if config["ENVIRONMENT"] == "production":
+        # The key signs the session cookie: who knows it can log in as anyone.
+        key = config.get("SECRET_KEY") or ""
+        if not key:
+            raise RuntimeError("SECRET_KEY is required in production (ENVIRONMENT=production): set it to a random "
+                               "value of at least 32 characters, e.g. `python -c 'import secrets; "
+                               "print(secrets.token_hex(32))'`")
+        if key in KNOWN_KEYS:
+            raise RuntimeError("SECRET_KEY is a published key (the demo's or an example's) and is refused in "
+                               "production (ENVIRONMENT=production): set a random value of at least 32 characters")
+        if len(key) < MIN_KEY_LENGTH:
+            raise RuntimeError(f"SECRET_KEY is {len(key)} characters long; production (ENVIRONMENT=production) "
+                               f"needs at least {MIN_KEY_LENGTH} random characters")

@@ -1,7 +1,7 @@
 """JSON endpoints under /api. Each route parses, calls one use case and maps its errors."""
 from __future__ import annotations
 
-from datetime import timedelta
+import re
 from functools import wraps
 from urllib.parse import quote
 
@@ -12,10 +12,13 @@ from flask_wtf.csrf import generate_csrf
 from marshmallow import ValidationError
 
 from ..domain.errors import DomainError
+from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
 from ..usecases import accounts, complaint, filing, pilot, scope_change, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
+from ..web import log_failure
+from ..web.auth import client_address, close_session, current_user, open_session, retry_after
 from . import schemas
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -30,7 +33,24 @@ def ctx():
 
 @api.errorhandler(ValidationError)
 def _bad_request(error):
-    return jsonify(message="请求格式有误", errors=error.normalized_messages()), 400
+    return jsonify(message="请求格式有误，请按 errors 所列修改", errors=_chinese(error.normalized_messages())), 400
+
+
+# marshmallow's own messages, for the fields whose schema gives none of ours
+FIELD_MESSAGES = {"Missing data for required field.": "此项必填", "Field may not be null.": "此项不能为 null",
+                  "Not a valid string.": "应为文本", "Not a valid integer.": "应为整数",
+                  "Not a valid boolean.": "应为 true 或 false", "Not a valid mapping type.": "应为 JSON 对象",
+                  "Not a valid list.": "应为列表", "Not a valid datetime.": "应为日期时间，如 2024-09-02T09:00:00",
+                  "Not a valid utf-8 string.": "应为 UTF-8 文本", "Unknown field.": "不接受此字段",
+                  "Invalid input type.": "应为 JSON 对象", "Invalid value.": "取值无效"}
+
+
+def _chinese(messages):
+    if isinstance(messages, dict):
+        return {key: _chinese(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_chinese(value) for value in messages]
+    return FIELD_MESSAGES.get(messages, messages)
 
 
 @api.errorhandler(Invalid)
@@ -70,37 +90,57 @@ def _workflow(error):
         cause = cause.__cause__
     if cause is not None:  # e.g. a calendar year not entered yet: staff must see why, nothing is saved
         return jsonify(message=cause.message), 409
-    current_app.logger.exception("workflow step failed")
-    return jsonify(message=f"流程执行出错，已记录，请联系管理员：{error}"), 500
+    reference = log_failure("workflow step failed")  # the cause is for the log, never for the user
+    return jsonify(message=f"流程执行出错，已记录（错误编号 {reference}），请联系管理员", reference=reference), 500
 
 
 def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if "user_id" not in session:
+        if current_user() is None:  # checks the session is still open, not only that the cookie is signed
             return jsonify(message="请先登录"), 401
         return view(*args, **kwargs)
+    wrapper.login_required = True
     return wrapper
 
 
+def doc(*, body=None, query=None, out=None, many=False, status=200, files=(), download=False):
+    """What a route takes and answers, for the OpenAPI document (`openapi` below): the schemas
+    the route itself loads and dumps."""
+    def mark(view):
+        view.openapi = {"body": body, "query": query, "out": out, "many": many, "status": status, "files": files,
+                        "download": download}
+        return view
+    return mark
+
+
 @api.post("/login")
+@doc(body=schemas.LoginIn, out=schemas.LoginOut)
 def login():
-    body = schemas.LoginIn().load(request.get_json(force=True, silent=True) or {})
-    user = accounts.authenticate(ctx(), body["username"], body["password"])
+    body = schemas.LoginIn().load(json_body())  # JSON only: a cross-site form cannot log a victim in
+    try:
+        user = accounts.authenticate(ctx(), body["username"], body["password"], client_address())
+    except accounts.LoginThrottled as refused:
+        current_app.logger.warning("login refused (throttled): %s from %s", body["username"], client_address())
+        return jsonify(message=refused.message, until=refused.until.isoformat()), 429, \
+            {"Retry-After": retry_after(refused.until)}
+    except accounts.LoginBusy as busy:
+        return jsonify(message=busy.message), 503, {"Retry-After": "5"}
     if user is None:
         return jsonify(message="用户名或密码错误"), 401
-    session.clear()
-    session["user_id"] = user.id
+    open_session(user)
     return jsonify(user=schemas.UserOut().dump(user), csrf_token=generate_csrf())
 
 
 @api.post("/logout")
+@doc(out=schemas.OkOut)
 def logout():
-    session.clear()
+    close_session()
     return jsonify(ok=True)
 
 
 @api.get("/me")
+@doc(out=schemas.LoginOut)
 @login_required
 def me():
     return jsonify(user=schemas.UserOut().dump(accounts.get_user(ctx(), session["user_id"])),
@@ -108,6 +148,7 @@ def me():
 
 
 @api.post("/filings")
+@doc(out=schemas.StartedOut, status=201)
 @login_required
 def start_filing():
     started = filing.start_filing(ctx(), session["user_id"])
@@ -115,20 +156,23 @@ def start_filing():
 
 
 @api.get("/filings")
+@doc(query=schemas.StatusQueryIn, out=schemas.FilingOut, many=True)
 @login_required
 def list_filings():
-    rows = filing.list_filings(ctx(), session["user_id"], request.args.get("status", ""),
-                               page=max(1, request.args.get("page", 1, type=int)))
+    query = schemas.StatusQueryIn().load(request.args)
+    rows = filing.list_filings(ctx(), session["user_id"], query["status"], page=query["page"])
     return jsonify(items=schemas.FilingOut(many=True).dump(rows))
 
 
 @api.get("/filings/<int:filing_id>")
+@doc(out=schemas.FilingDetailOut)
 @login_required
 def filing_detail(filing_id):
     return jsonify(schemas.FilingDetailOut().dump(filing.filing_detail(ctx(), session["user_id"], filing_id)))
 
 
 @api.post("/attachments")
+@doc(files=("file",), out=schemas.IdOut, status=201)
 @login_required
 def upload_attachment():
     upload = request.files.get("file")
@@ -140,6 +184,7 @@ def upload_attachment():
 
 
 @api.get("/attachments/<int:attachment_id>")
+@doc(download=True)
 @login_required
 def download_attachment(attachment_id):
     row, content = filing.download_attachment(ctx(), session["user_id"], attachment_id)
@@ -148,6 +193,7 @@ def download_attachment(attachment_id):
 
 
 @api.get("/tasks")
+@doc(query=schemas.InboxQueryIn, out=schemas.InboxOut)
 @login_required
 def inbox():
     query = INBOX_QUERY_IN.load(request.args)
@@ -157,6 +203,7 @@ def inbox():
 
 
 @api.get("/tasks/<int:task_id>")
+@doc(out=schemas.TaskDetailOut)
 @login_required
 def open_task(task_id):
     opened = tasks.open_task(ctx(), session["user_id"], task_id)
@@ -165,6 +212,7 @@ def open_task(task_id):
 
 
 @api.post("/tasks/<int:task_id>/claim")
+@doc(out=schemas.OkOut)
 @login_required
 def claim(task_id):
     tasks.claim(ctx(), session["user_id"], task_id)
@@ -172,6 +220,7 @@ def claim(task_id):
 
 
 @api.post("/tasks/<int:task_id>/unclaim")
+@doc(out=schemas.OkOut)
 @login_required
 def unclaim(task_id):
     tasks.unclaim(ctx(), session["user_id"], task_id)
@@ -179,22 +228,25 @@ def unclaim(task_id):
 
 
 @api.post("/tasks/<int:task_id>/complete")
+@doc(body=schemas.CompleteIn, out=schemas.CompletedOut)
 @login_required
 def complete(task_id):
-    body = COMPLETE_IN.load(request.get_json(force=True, silent=True) or {})
+    body = COMPLETE_IN.load(json_body())
     task = tasks.complete(ctx(), session["user_id"], task_id, body["data"])
     return jsonify(task=TASK_OUT.dump(task))
 
 
 @api.put("/tasks/<int:task_id>/draft")
+@doc(body=schemas.CompleteIn, out=schemas.OkOut)
 @login_required
 def save_draft(task_id):
-    body = schemas.CompleteIn().load(request.get_json(force=True, silent=True) or {})
+    body = schemas.CompleteIn().load(json_body())
     tasks.save_draft(ctx(), session["user_id"], task_id, body["data"])
     return jsonify(ok=True)
 
 
 @api.get("/cases/<int:instance_id>/timeline")
+@doc(out=schemas.TimelineOut)
 @login_required
 def timeline(instance_id):
     found = tasks.timeline(ctx(), session["user_id"], instance_id)
@@ -205,36 +257,41 @@ def timeline(instance_id):
 
 
 @api.get("/filings/<int:filing_id>/receipt")
+@doc(out=schemas.ReceiptOut)
 @login_required
 def receipt(filing_id):
     return jsonify(schemas.ReceiptOut().dump(filing.receipt(ctx(), session["user_id"], filing_id)))
 
 
 @api.get("/public/institutions")
+@doc(query=schemas.DirectoryQueryIn, out=schemas.DirectoryEntryOut, many=True)
 def directory():
-    args = request.args
-    rows = filing.directory(ctx(), args.get("q", ""), args.get("occupation", ""), args.get("jurisdiction", ""),
-                            args.get("kind", ""), page=max(1, args.get("page", 1, type=int)))
+    args = schemas.DirectoryQueryIn().load(request.args)
+    rows = filing.directory(ctx(), args["q"], args["occupation"], args["jurisdiction"], args["kind"],
+                            page=args["page"])
     return jsonify(items=schemas.DirectoryEntryOut(many=True).dump(rows))
 
 
 @api.get("/public/notices")
+@doc(query=schemas.PageQueryIn, out=schemas.NoticeOut, many=True)
 def notices():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = schemas.PageQueryIn().load(request.args)["page"]
     return jsonify(items=schemas.NoticeOut(many=True).dump(filing.open_notices(ctx(), page)))
 
 
 @api.post("/public/notices/<int:notice_id>/objections")
+@doc(body=schemas.ObjectionIn, out=schemas.IdOut, status=201)
 def objection(notice_id):
-    body = schemas.ObjectionIn().load(request.get_json(force=True, silent=True) or {})
+    body = schemas.ObjectionIn().load(json_body())
     objection_id = filing.submit_objection(ctx(), notice_id, body["name"], body["contact"], body["content"])
     return jsonify(id=objection_id), 201
 
 
 @api.post("/public/complaints")
+@doc(body=schemas.ComplaintIn, out=schemas.IdOut, status=201)
 def submit_complaint():
     """投诉举报 (Art. 19): anyone, no login; the county of the jurisdiction gets the case."""
-    body = schemas.ComplaintIn().load(request.get_json(force=True, silent=True) or {})
+    body = schemas.ComplaintIn().load(json_body())
     complaint_id = complaint.submit_complaint(ctx(), body["jurisdiction_code"], body["institution_id"],
                                               body["institution_name"], body["name"], body["contact"],
                                               body["content"])
@@ -242,6 +299,7 @@ def submit_complaint():
 
 
 @api.post("/scope-changes")
+@doc(out=schemas.ScopeChangeStartedOut, status=201)
 @login_required
 def start_scope_change():
     """变更 (Art. 7): a filed institution asks to add or remove occupations and levels."""
@@ -250,14 +308,16 @@ def start_scope_change():
 
 
 @api.get("/scope-changes")
+@doc(query=schemas.StatusQueryIn, out=schemas.ScopeChangeOut, many=True)
 @login_required
 def list_scope_changes():
-    rows = scope_change.list_scope_changes(ctx(), session["user_id"], request.args.get("status", ""),
-                                           page=max(1, request.args.get("page", 1, type=int)))
+    query = schemas.StatusQueryIn().load(request.args)
+    rows = scope_change.list_scope_changes(ctx(), session["user_id"], query["status"], page=query["page"])
     return jsonify(items=schemas.ScopeChangeOut(many=True).dump(rows))
 
 
 @api.get("/scope-changes/<int:scope_change_id>")
+@doc(out=schemas.ScopeChangeDetailOut)
 @login_required
 def scope_change_detail(scope_change_id):
     found = scope_change.scope_change_detail(ctx(), session["user_id"], scope_change_id)
@@ -265,6 +325,7 @@ def scope_change_detail(scope_change_id):
 
 
 @api.get("/institution/other-city-filings")
+@doc(out=schemas.OtherCityFilingOut, many=True)
 @login_required
 def other_city_filings():
     """Filings in other cities (Art. 7): an institution sees its own."""
@@ -273,58 +334,63 @@ def other_city_filings():
 
 
 @api.post("/institution/other-city-filings")
+@doc(body=schemas.OtherCityFilingIn, out=schemas.IdOut, status=201)
 @login_required
 def record_other_city_filing():
     """An institution records the filing it obtained in another city, for certifying there (Art. 7)."""
-    body = schemas.OtherCityFilingIn().load(request.get_json(force=True, silent=True) or {})
+    body = schemas.OtherCityFilingIn().load(json_body())
     row_id = pilot.record_other_city_filing(ctx(), session["user_id"], body["city"], body["filing_code"],
                                             body["valid_until"], body["attachment_id"])
     return jsonify(id=row_id), 201
 
 
 @api.post("/admin/clock")
+@doc(body=schemas.ClockIn, out=schemas.ClockOut)
 @login_required
 def move_clock():
     """Training instances only: set or advance the shared clock."""
     from ..usecases import clock as clock_case
-    body = schemas.ClockIn().load(request.get_json(force=True, silent=True) or {})
-    now = clock_case.move(ctx(), session["user_id"], body["set"],
-                          timedelta(days=body["advance_days"]) if body["advance_days"] else None)
+    body = schemas.ClockIn().load(json_body())
+    now = clock_case.move(ctx(), session["user_id"], body["set"], body["advance_days"])  # role first, then values
     return jsonify(now=now.isoformat())
 
 
 @api.post("/admin/definitions")
+@doc(body=schemas.DeployIn, out=schemas.DeployedOut, status=201)
 @login_required
 def deploy_definitions():
     """Analysts deploy changed BPMN, DMN or form files: {"files": {"bpmn/filing.bpmn": "<xml…>"}}."""
     from ..usecases.definitions import deploy_changes
-    body = schemas.DeployIn().load(request.get_json(force=True, silent=True) or {})
+    body = schemas.DeployIn().load(json_body())
     version_id, is_new = deploy_changes(ctx(), session["user_id"], body["files"])
     return jsonify(version_id=version_id, is_new=is_new), 201 if is_new else 200
 
 
 @api.get("/admin/definitions")
+@doc(query=schemas.DefinitionsQueryIn, out=schemas.DefinitionVersionOut, many=True)
 @login_required
 def definition_versions():
     from ..usecases.definitions import versions
     rows = versions(ctx(), session["user_id"])
-    newest = request.args.get("files") == "latest"
+    newest = schemas.DefinitionsQueryIn().load(request.args)["files"] == "latest"
     return jsonify(items=[{"id": v.id, "hash": v.hash, "deployed_at": v.deployed_at.isoformat(),
                            "deployed_by": v.deployed_by, **({"files": v.files} if newest and i == 0 else {})}
                           for i, v in enumerate(rows)])
 
 
 @api.put("/admin/calendar/<int:year>")
+@doc(body=schemas.CalendarYearIn, out=schemas.OkOut)
 @login_required
 def enter_calendar_year(year):
     """An analyst enters a year's State Council holiday arrangement (lines `2027-01-01 休`)."""
     from ..usecases import calendar as calendar_case
-    body = schemas.CalendarYearIn().load(request.get_json(force=True, silent=True) or {})
+    body = schemas.CalendarYearIn().load(json_body())
     calendar_case.enter_year(ctx(), session["user_id"], year, body["text"])
     return jsonify(ok=True)
 
 
 @api.get("/admin/incidents")
+@doc(out=schemas.IncidentOut, many=True)
 @login_required
 def incidents():
     """Timers that failed after their retries (city and analysts)."""
@@ -333,6 +399,7 @@ def incidents():
 
 
 @api.post("/admin/incidents/<int:timer_id>/retry")
+@doc(out=schemas.IncidentOut)
 @login_required
 def retry_incident(timer_id):
     """Back to waiting, attempts 0, due now: the scheduler's next pass fires it."""
@@ -342,18 +409,58 @@ def retry_incident(timer_id):
 
 @api.get("/openapi.json")
 def openapi():
+    """This API as OpenAPI 3: paths with their parameters, bodies and answers, from the schemas."""
+    return jsonify(openapi_document(current_app.url_map, current_app.view_functions))
+
+
+PATH_PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+ERRORS = {"description": "拒绝或出错：message 说明原因（中文）；errors 按字段列出问题；reference 为错误编号",
+          "content": {"application/json": {"schema": "ErrorOut"}}}
+
+
+def openapi_document(url_map, views) -> dict:
     spec = APISpec(title="技能人才评价机构管理 API", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()])
-    for name in ("LoginIn", "UserOut", "InboxOut", "TaskDetailOut", "CompleteIn", "StartedOut",
-                 "TimelineOut", "DirectoryEntryOut", "NoticeOut", "ObjectionIn", "ComplaintIn", "ReceiptOut", "ClockIn",
-                 "CalendarYearIn", "DeployIn", "FilingOut", "FilingDetailOut", "IncidentOut", "OtherCityFilingIn",
-                 "OtherCityFilingOut", "ScopeChangeStartedOut", "ScopeChangeOut", "ScopeChangeDetailOut"):
-        spec.components.schema(name, schema=getattr(schemas, name))
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.startswith("/api/"):
-            methods = sorted(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
-            path = rule.rule.replace("<int:", "{").replace(">", "}")
-            spec.path(path=path, operations={m: {"summary": rule.endpoint,
-                                                 "responses": {"200": {"description": "OK"}}}
-                                             for m in methods})
-    return jsonify(spec.to_dict())
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "登录后（POST /api/login）以 Cookie 保持会话；写操作须带请求头 "
+                                        "X-CSRFToken（登录返回的 csrf_token）。请求体一律为 JSON"
+                                        "（Content-Type: application/json）。"})
+    spec.components.schema("ErrorOut", schema=schemas.ErrorOut)
+    spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
+    for rule in sorted(url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/"):
+            continue
+        view = views[rule.endpoint]
+        described = getattr(view, "openapi", {})
+        parameters = [{"in": "path", "name": name, "required": True,
+                       "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID} if kind == "int"
+                       else {"type": "string"}} for kind, name in PATH_PARAMETER.findall(rule.rule)]
+        if described.get("query"):
+            parameters.append({"in": "query", "schema": described["query"]})
+        operations = {}
+        for method in sorted(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}):
+            operation = {"operationId": rule.endpoint.removeprefix("api."),
+                         "summary": (view.__doc__ or rule.endpoint).strip().splitlines()[0],
+                         "parameters": parameters, "responses": {**_answer(described), "default": ERRORS}}
+            if described.get("body"):
+                operation["requestBody"] = {"required": True,
+                                            "content": {"application/json": {"schema": described["body"]}}}
+            elif described.get("files"):
+                operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": list(described["files"]),
+                    "properties": {name: {"type": "string", "format": "binary"} for name in described["files"]}}}}}
+            if getattr(view, "login_required", False):
+                operation["security"] = [{"session": []}]
+            operations[method] = operation
+        spec.path(path=PATH_PARAMETER.sub(lambda m: "{" + m.group(2) + "}", rule.rule), operations=operations)
+    return spec.to_dict()
+
+
+def _answer(described: dict) -> dict:
+    if described.get("download"):
+        return {"200": {"description": "文件内容", "content": {"application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"}}}}}
+    out = described.get("out")
+    if out is None:
+        return {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    schema = {"type": "object", "properties": {"items": {"type": "array", "items": out}}} if described["many"] else out
+    return {str(described["status"]): {"description": "OK", "content": {"application/json": {"schema": schema}}}}

@@ -1,12 +1,59 @@
-"""Marshmallow schemas: the shape of the JSON API, and the source of its OpenAPI document."""
+"""Marshmallow schemas: the shape of the JSON API, and the source of its OpenAPI document.
+
+Input lengths are the columns' (service/store/models.py), so nothing typed reaches the database
+only to be refused there; the pages reuse these schemas for their forms."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import timedelta, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from ..edge import MAX_ID, MAX_PAGE
+
+CST = timezone(timedelta(hours=8))  # times with a zone are taken in China Standard Time, the service's only zone
+
+
+def at_most(n: int) -> validate.Length:
+    return validate.Length(max=n, error=f"不超过{n}个字")
+
+
+def between(low: int, high: int) -> validate.Range:
+    return validate.Range(min=low, max=high, error=f"应为{low}至{high}之间的整数")
+
+
+def one_of(*choices: str) -> validate.OneOf:
+    return validate.OneOf(choices, error=f"应为以下之一：{'、'.join(choices)}")
+
+
+def an_id(**kwargs) -> fields.Integer:
+    return fields.Integer(validate=between(1, MAX_ID), **kwargs)
+
+
+def _an_id_or_blank(value) -> bool:
+    if value in (None, "") or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID) or (
+            isinstance(value, str) and value.isdecimal() and 1 <= int(value) <= MAX_ID):
+        return True
+    raise ValidationError("应为附件编号（正整数）或留空")
+
+
+class CstDateTime(fields.NaiveDateTime):
+    """A date and time in China Standard Time; one given with another zone is converted, one the
+    calendar cannot hold (year 10000 after conversion) is refused like any malformed value."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type="datetime") from None
+
+
+def a_page() -> fields.Integer:
+    return fields.Integer(load_default=1, validate=between(1, MAX_PAGE), metadata={"description": "页码，从1起"})
 
 
 class LoginIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    password = fields.String(required=True, load_only=True)
+    username = fields.String(required=True, validate=validate.Length(min=1, max=50, error="用户名应为1至50个字"))
+    password = fields.String(required=True, load_only=True, validate=at_most(1024))
 
 
 class UserOut(Schema):
@@ -19,16 +66,16 @@ class UserOut(Schema):
 
 
 class InboxQueryIn(Schema):
-    process = fields.String(load_default=None)
-    step = fields.String(load_default=None)
-    jurisdiction = fields.String(load_default=None)
-    due = fields.String(load_default=None, validate=validate.OneOf(["soon", "overdue"]))
-    sort = fields.String(load_default="created", validate=validate.OneOf(["created", "due"]))
-    state = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled"]))
-    due_before = fields.DateTime(load_default=None)
+    process = fields.String(load_default=None, validate=at_most(50))
+    step = fields.String(load_default=None, validate=at_most(50))
+    jurisdiction = fields.String(load_default=None, validate=at_most(12))
+    due = fields.String(load_default=None, validate=one_of("soon", "overdue"))
+    sort = fields.String(load_default="created", validate=one_of("created", "due"))
+    state = fields.String(load_default="open", validate=one_of("open", "completed", "cancelled"))
+    due_before = CstDateTime(load_default=None, timezone=CST)
     mine = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = a_page()
+    per_page = fields.Integer(load_default=20, validate=between(1, 100))
 
 
 class TaskOut(Schema):
@@ -122,19 +169,19 @@ class NoticeOut(Schema):
 
 
 class ObjectionIn(Schema):
-    name = fields.String(load_default="")
-    contact = fields.String(load_default="")
-    content = fields.String(load_default="")
+    name = fields.String(load_default="", validate=at_most(50))
+    contact = fields.String(load_default="", validate=at_most(100))
+    content = fields.String(load_default="", validate=at_most(5000))
 
 
 class ComplaintIn(Schema):
     """投诉举报 (Art. 19), from anyone: a filed institution by id, or only its name as typed."""
-    jurisdiction_code = fields.String(load_default="")
-    institution_id = fields.Integer(load_default=None, allow_none=True)
-    institution_name = fields.String(load_default="")
-    name = fields.String(load_default="")
-    contact = fields.String(load_default="")
-    content = fields.String(load_default="")
+    jurisdiction_code = fields.String(load_default="", validate=at_most(12))
+    institution_id = an_id(load_default=None, allow_none=True)
+    institution_name = fields.String(load_default="", validate=at_most(100))
+    name = fields.String(load_default="", validate=at_most(50))
+    contact = fields.String(load_default="", validate=at_most(100))
+    content = fields.String(load_default="", validate=at_most(5000))
 
 
 class ReceiptOut(Schema):
@@ -149,16 +196,17 @@ class ReceiptOut(Schema):
 
 
 class ClockIn(Schema):
-    set = fields.DateTime(load_default=None)
-    advance_days = fields.Integer(load_default=None)
+    set = CstDateTime(load_default=None, timezone=CST)
+    # bounded by the use case, after it has checked who asks
+    advance_days = fields.Integer(load_default=None, allow_none=True)
 
 
 class CalendarYearIn(Schema):
-    text = fields.String(required=True)
+    text = fields.String(required=True, validate=at_most(20000))
 
 
 class DeployIn(Schema):
-    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    files = fields.Dict(keys=fields.String(validate=at_most(200)), values=fields.String(), required=True)
 
 
 class FilingOut(Schema):
@@ -202,10 +250,12 @@ class NoticeBriefOut(Schema):
 
 class OtherCityFilingIn(Schema):
     """A filing obtained in another city (Art. 7); checked by the use case, with Chinese messages."""
-    city = fields.String(load_default="")
-    filing_code = fields.String(load_default="")
-    valid_until = fields.String(load_default="")  # YYYY-MM-DD
-    attachment_id = fields.Raw(load_default=None, allow_none=True)
+    city = fields.String(load_default="", validate=at_most(50))
+    filing_code = fields.String(load_default="", validate=at_most(50))
+    valid_until = fields.String(load_default="", validate=at_most(10))  # YYYY-MM-DD
+    attachment_id = fields.Raw(load_default=None, allow_none=True, validate=_an_id_or_blank,
+                               metadata={"oneOf": [{"type": "integer"}, {"type": "string"}],
+                                         "nullable": True})
 
 
 class OtherCityFilingOut(Schema):
@@ -261,3 +311,73 @@ class ScopeChangeDetailOut(Schema):
     instance_id = fields.Integer(allow_none=True)
     added = fields.List(fields.String())
     removed = fields.List(fields.String())
+
+
+
+# Query strings of the list endpoints. Other parameters (a client's cache buster) are ignored.
+class PageQueryIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = a_page()
+
+
+class StatusQueryIn(PageQueryIn):
+    status = fields.String(load_default="", validate=at_most(20), metadata={"description": "按状态筛选"})
+
+
+class DirectoryQueryIn(PageQueryIn):
+    q = fields.String(load_default="", validate=at_most(200), metadata={"description": "机构名称或备案编号"})
+    occupation = fields.String(load_default="", validate=at_most(100), metadata={"description": "职业编码或名称"})
+    jurisdiction = fields.String(load_default="", validate=at_most(12))
+    kind = fields.String(load_default="", validate=at_most(20))
+
+
+class DefinitionsQueryIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    files = fields.String(load_default="", validate=at_most(10),
+                          metadata={"description": "latest: 最新版本附带全部文件"})
+
+
+# Answers that are not a row of their own.
+class CompletedOut(Schema):
+    task = fields.Nested(TaskOut)
+
+
+class LoginOut(Schema):
+    user = fields.Nested(UserOut)
+    csrf_token = fields.String()
+
+
+class OkOut(Schema):
+    ok = fields.Boolean()
+
+
+class IdOut(Schema):
+    id = fields.Integer()
+
+
+class ClockOut(Schema):
+    now = fields.DateTime()
+
+
+class DeployedOut(Schema):
+    version_id = fields.Integer()
+    is_new = fields.Boolean()
+
+
+class DefinitionVersionOut(Schema):
+    id = fields.Integer()
+    hash = fields.String()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String()
+    files = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ErrorOut(Schema):
+    """Every refusal: a Chinese message; per field when the input was wrong; a reference to quote when it failed."""
+    message = fields.String()
+    errors = fields.Dict()
+    reference = fields.String()

@@ -350,3 +350,29 @@ class ScopeChange(Base):
 
 
 SCOPE_CHANGE_OPEN = ("draft", "under_review")
+
+
+class UserSession(Base):
+    """A login. The signed cookie carries a random token; this row says whether it still holds, so
+    logging out, deactivating the user or changing the password ends it at once, on every worker."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)  # refreshed at most every few minutes
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginFailure(Base):
+    """A refused password, counted per account and per client address to throttle guessing; in the
+    database, so every worker sees the same count."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_username", "username", "at"),
+                      Index("ix_login_failure_address", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(50))  # as typed (cut to the column), known or not
+    address: Mapped[str] = mapped_column(String(45))  # the client's IP address (IPv6 at most 45 characters)

@@ -75,6 +75,12 @@ def can_see_institution(user: User, institution) -> bool:
     return user.role in ("city", "province", "analyst")
 
 
+def sees_personal_data(user: User) -> bool:
+    """Who objected or complained, and how to reach them: the county that investigates and the
+    city that decides. Others who see the case (province, analysts) see it masked."""
+    return user.role in ("county", "city")
+
+
 def can_handle_incidents(user: User) -> bool:
     """Timers that failed after their retries (incidents): the city and the analysts see and retry them."""
     return user.role in ("city", "analyst")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..domain.privacy import mask_contact, mask_name
 from ..store.db import read_only
 from ..store.models import (
     FILED_STATUSES,
@@ -172,12 +174,29 @@ def deliver_message(ctx: Context, session: Session, business_key: str, message: 
 
 
 @dataclass
+class ObjectionView:
+    """An objection as one user may see it: who objected, masked unless they handle it."""
+    id: int
+    notice_id: int
+    name: str
+    contact: str
+    content: str
+    created_at: datetime
+    status: str
+
+    @classmethod
+    def of(cls, row: Objection, personal: bool) -> ObjectionView:
+        return cls(row.id, row.notice_id, row.name if personal else mask_name(row.name),
+                   row.contact if personal else mask_contact(row.contact), row.content, row.created_at, row.status)
+
+
+@dataclass
 class FilingDetail:
     filing: Filing
     institution: Institution
     instance_id: int | None
     notices: list[Notice]
-    objections: list[Objection]
+    objections: list[ObjectionView]
 
 
 def _visible_filing(session: Session, user: User, filing_id: int) -> Filing:
@@ -206,8 +225,10 @@ def filing_detail(ctx: Context, user_id: int, filing_id: int) -> FilingDetail:
         user = session.get(User, user_id)
         filing = _visible_filing(session, user, filing_id)
         notices = list(session.scalars(select(Notice).where(Notice.filing_id == filing.id).order_by(Notice.id)))
-        objections = [] if user.role == "institution" else list(session.scalars(
-            select(Objection).where(Objection.notice_id.in_([n.id for n in notices])).order_by(Objection.id)))
+        objections = [] if user.role == "institution" else [ObjectionView.of(row, access.sees_personal_data(user))
+                                                            for row in session.scalars(select(Objection).where(
+                                                                Objection.notice_id.in_([n.id for n in notices]))
+                                                                .order_by(Objection.id))]
         instance_id = session.scalar(select(ProcessInstance.id).where(
             ProcessInstance.business_key == f"filing:{filing.id}"))
         return FilingDetail(filing, filing.institution, instance_id, notices, objections)

@@ -181,7 +181,8 @@ def record_other_city_filing(ctx: Context, user_id: int, city: str, filing_code:
         errors["valid_until"] = "该备案已过有效期，不能登记"
     attachment = None
     if attachment_id not in (None, ""):
-        attachment = int(attachment_id) if str(attachment_id).isdigit() else -1
+        text = str(attachment_id)  # an id beyond INTEGER names no attachment (and would overflow the query)
+        attachment = int(text) if text.isdecimal() and len(text) <= 9 else -1
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
         refusal = _refusal(session, user)

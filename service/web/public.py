@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from ..api.schemas import ComplaintIn, ObjectionIn
 from ..usecases import complaint as complaints
 from ..usecases import filing
 from ..usecases.errors import Conflict, Invalid
@@ -11,6 +12,15 @@ from .auth import ctx
 
 public = Blueprint("public", __name__)
 PER_PAGE = 50
+# the API's schemas hold the columns' lengths; the forms are checked against the same
+OBJECTION, COMPLAINT = ObjectionIn(), ComplaintIn()
+
+
+def _check_lengths(schema, typed: dict) -> None:
+    """Too long for its column: said next to the field, with everything typed kept (never a database error)."""
+    errors = schema.validate({key: value for key, value in typed.items() if key in schema.fields})
+    if errors:
+        raise Invalid({key: messages[0] for key, messages in errors.items()})
 
 
 @public.get("/directory")
@@ -36,6 +46,7 @@ def notices(typed=None, errors=None, status=200):
 def objection(notice_id):
     typed = {key: request.form.get(key, "") for key in ("name", "contact", "content")}
     try:
+        _check_lengths(OBJECTION, typed)
         filing.submit_objection(ctx(), notice_id, **typed)
     except Invalid as invalid:
         return notices({**typed, "notice_id": notice_id}, invalid.errors, 422)
@@ -53,6 +64,7 @@ def complaint():
     if request.method == "GET":
         return render_template("complaint.html", typed=typed, errors={})
     try:
+        _check_lengths(COMPLAINT, typed)
         number = complaints.submit_complaint(ctx(), typed["jurisdiction_code"], None, typed["institution_name"],
                                              typed["name"], typed["contact"], typed["content"])
     except Invalid as invalid:

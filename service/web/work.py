@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from ..usecases import filing, notifications, tasks
 from ..usecases.errors import Conflict, Invalid
 from . import schema_form
-from .auth import ctx, current_user, login_required
+from .auth import ctx, current_user, login_required, safe_path
 
 work = Blueprint("work", __name__)
 PER_PAGE = 20
@@ -50,14 +50,14 @@ def read_messages():
 @login_required
 def claim(task_id):
     _act(lambda: tasks.claim(ctx(), current_user().id, task_id), "已签收，其他同事将看到由您办理")
-    return redirect(request.form.get("back") or url_for("work.task", task_id=task_id))
+    return redirect(safe_path(request.form.get("back"), url_for("work.task", task_id=task_id)))
 
 
 @work.post("/tasks/<int:task_id>/unclaim")
 @login_required
 def unclaim(task_id):
     _act(lambda: tasks.unclaim(ctx(), current_user().id, task_id), "已取消签收，任务回到本岗位待办")
-    return redirect(request.form.get("back") or url_for("work.task", task_id=task_id))
+    return redirect(safe_path(request.form.get("back"), url_for("work.task", task_id=task_id)))
 
 
 def _act(action, done: str) -> None:

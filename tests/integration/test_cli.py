@@ -33,3 +33,18 @@ def test_deploy_command_refuses_a_broken_folder_naming_the_file(app, tmp_path):
     (tmp_path / "bpmn" / "filing.bpmn").write_text("<definitions", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["deploy", "--root", str(tmp_path)])
     assert result.exit_code != 0 and "bpmn/filing.bpmn" in result.output and "well-formed" in result.output
+
+
+def test_operators_deactivate_a_user_or_set_a_password_and_their_sessions_end(app, ctx):
+    from tests.helpers import PASSWORD, Api, make_staff
+    make_staff(ctx)
+    county, city = Api(app, "county"), Api(app, "city")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["deactivate-user", "county"])
+    assert result.exit_code == 0, result.output
+    assert county.get("/api/tasks").status_code == 401
+    result = runner.invoke(args=["set-password", "city", "--password", "a-new-password-1"])
+    assert result.exit_code == 0, result.output
+    assert city.get("/api/tasks").status_code == 401
+    assert app.test_client().post("/api/login", json={"username": "city", "password": PASSWORD}).status_code == 401
+    assert runner.invoke(args=["deactivate-user", "nobody"]).exit_code != 0

@@ -1,0 +1,42 @@
+"""What the service refuses to start with (service/config.py)."""
+from __future__ import annotations
+
+import pytest
+
+from service import config
+
+STRONG = "9f2c4e7a1b8d3f6e0a5c9b2d7e4f1a8c"
+
+
+def production(**settings):
+    return {"CLOCK": "system", "ENVIRONMENT": "production", **settings}
+
+
+@pytest.mark.parametrize("key", ["", None])
+def test_production_refuses_to_start_without_a_secret_key(key):
+    with pytest.raises(RuntimeError, match="SECRET_KEY is required in production"):
+        config.check(production(SECRET_KEY=key))
+
+
+@pytest.mark.parametrize("key", sorted(config.KNOWN_KEYS))
+def test_production_refuses_a_published_secret_key(key):
+    with pytest.raises(RuntimeError, match="published key"):
+        config.check(production(SECRET_KEY=key))
+
+
+def test_production_refuses_a_short_secret_key():
+    with pytest.raises(RuntimeError, match="at least 32"):
+        config.check(production(SECRET_KEY=STRONG[:31]))
+
+
+def test_production_starts_with_a_long_random_key_and_development_with_none():
+    config.check(production(SECRET_KEY=STRONG))
+    config.check({"CLOCK": "training", "ENVIRONMENT": "development", "SECRET_KEY": ""})
+
+
+def test_the_demo_key_is_refused_by_the_app_factory_in_production(monkeypatch):
+    from service.app import create_app
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "demo-only-secret")
+    with pytest.raises(RuntimeError, match="published key"):
+        create_app({"DATABASE_URL": "sqlite:///:memory:"}, context=object())

@@ -75,7 +75,7 @@ def open_notice(ctx, session, instance, actor, data, inputs):
     closes_at = datetime.fromisoformat(inputs["closes_at"])
     scope = data.get("approved_scope") or filing.requested_scope
     filing.approved_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
-    filing.status = "notice"
+    filing.status, filing.notice_closes_at = "notice", closes_at
     notice = Notice(filing_id=filing.id, jurisdiction_code=filing.jurisdiction_code,
                     title=f"{filing.institution.name} 职业技能等级认定备案公示",
                     text=data.get("notice_text") or "", opens_at=ctx.clock.now(), closes_at=closes_at)
@@ -117,7 +117,7 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
     if institution.filing_code is None:
         institution.filing_code = format_filing_code(institution.kind, next_filing_serial(session, institution.kind))
     filing.filing_code = institution.filing_code
-    filing.receipt_number = f"CZBA{today.year}{filing.id:06d}"
+    filing.receipt_number = next_receipt_number(session, today.year)
     filing.status, filing.decided_at = "filed", ctx.clock.now()
     if filing.purpose == "renewal":
         renewal.renew(ctx, session, institution)
@@ -148,9 +148,19 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
 
 
 def next_filing_serial(session: Session, kind: str) -> int:
-    """Serials per code letter; the setting row is locked so two approvals never share a code."""
+    """Serials per code letter, so two approvals never share a code."""
     from ..domain.codes import FILING_CODE_LETTER
-    key = f"filing_code_serial_{FILING_CODE_LETTER[kind]}"
+    return _next_in_sequence(session, f"filing_code_serial_{FILING_CODE_LETTER[kind]}")
+
+
+def next_receipt_number(session: Session, year: int) -> str:
+    """备案回执编号 CZBA<year><serial>: one sequence per year for every receipt, the system's own
+    and those of filings recorded from before it (seed), so no two receipts can share a number."""
+    return f"CZBA{year}{_next_in_sequence(session, f'receipt_serial_{year}'):06d}"
+
+
+def _next_in_sequence(session: Session, key: str) -> int:
+    """The counter row is locked until the transaction ends: concurrent approvals queue for it."""
     setting = session.execute(select(Setting).where(Setting.key == key).with_for_update()).scalar()
     if setting is None:
         setting = Setting(key=key, value="0")

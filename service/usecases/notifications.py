@@ -53,6 +53,11 @@ def to_institution(ctx: Context, session: Session, institution_id: int, message:
     to_assignees(ctx, session, "institution", None, institution_id, message)
 
 
+def to_user(ctx: Context, session: Session, user_id: int, message: Message) -> None:
+    """To one user (e.g. whose submit failed, when the incident is resolved)."""
+    _send(ctx, session, message, User.id == user_id, ("user", user_id))
+
+
 def to_role(ctx: Context, session: Session, role: str, message: Message) -> None:
     """To every active user of one role (e.g. the analysts, when a timer becomes an incident)."""
     _send(ctx, session, message, User.role == role, ("role", role))

@@ -53,7 +53,7 @@ def open_filing(ctx: Context, session: Session, institution: Institution, actor:
     """A filing case for the institution: its own application (initial), or a renewal the
     scheduler opens before the three years end (Art. 7), prefilled from the filing in force."""
     open_filing = session.scalar(select(Filing).where(
-        Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "notice"))))
+        Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "correction", "notice"))))
     if open_filing is not None:
         raise Conflict(f"本机构已有一件办理中的备案申请（编号{open_filing.id}），请勿重复申请")
     filing = Filing(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code, purpose=purpose)

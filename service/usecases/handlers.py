@@ -58,6 +58,32 @@ def record_application(ctx, session, instance, actor, data, inputs):
     return scope_facts(institution.kind, scope, data.get("highest_level_by_education"))
 
 
+def return_for_correction(ctx, session, instance, actor, data, inputs):
+    """Art. 7–9, 12: the application is back with the institution (待补正) with everything it
+    typed; it is told why: each unmet condition with its article (input `unmet`, from the
+    eligibility tables) or the county's reasons (input `opinion`)."""
+    filing = _filing(session, data)
+    filing.status = "correction"
+    institution = filing.institution
+    if institution.status == "under_review":  # a first application: back with the institution, not under review
+        institution.status = "draft"
+    unmet = [str(condition) for condition in inputs.get("unmet") or []]
+    what = "延续备案申请" if filing.purpose == "renewal" else "备案申请"
+    if unmet:
+        message = notifications.Message(
+            f"{what}待补正：未满足备案条件",
+            "未满足的备案条件：" + "；".join(f"{n}. {u}" for n, u in enumerate(unmet, start=1))
+            + "。请对照修改后重新提交，已填写的内容均已保留。", f"/cases/{instance.id}")
+    else:
+        reasons = (inputs.get("opinion") or "").strip() or "见办理记录"
+        message = notifications.Message(f"{what}待补正：县区初审退回",
+                                        f"退回理由：{reasons}。请补正后重新提交，已填写的内容均已保留。",
+                                        f"/cases/{instance.id}")
+    notifications.to_institution(ctx, session, institution.id, message)
+    notifications.told(session, instance.id, "institution")  # this says more than "待您办理"
+    return {"identity_fixed": institution.status != "draft"}
+
+
 def reject_filing(ctx, session, instance, actor, data, inputs):
     filing = _filing(session, data)
     filing.status, filing.decided_at = "rejected", ctx.clock.now()
@@ -185,6 +211,7 @@ def close_complaint(ctx, session, instance, actor, data, inputs):
 
 TOPICS = {
     "record_application": record_application,
+    "return_for_correction": return_for_correction,
     "reject_filing": reject_filing,
     "open_notice": open_notice,
     "count_objections": count_objections,

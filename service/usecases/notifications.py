@@ -69,6 +69,16 @@ def to_staff(ctx: Context, session: Session, jurisdiction_code: str, message: Me
           | (User.role == "city"), ("staff", jurisdiction_code))
 
 
+def told(session: Session, instance_id: int, role: str) -> None:
+    """A step has told this role about its case in words of its own (e.g. why an application is
+    back for correction); the plain "待您办理" for the task it hands them is then left out."""
+    session.info.setdefault("told", set()).add((instance_id, role))
+
+
+def was_told(session: Session, instance_id: int, role: str) -> bool:
+    return (instance_id, role) in session.info.get("told", ())
+
+
 def _send(ctx: Context, session: Session, message: Message, who, group: tuple) -> None:
     # One look-up per group of recipients and transaction: a scheduler batch may tell the same
     # people of a thousand closed notices.

@@ -61,6 +61,7 @@ def open_filing(ctx: Context, session: Session, institution: Institution, actor:
     session.flush()
     data = {**(prefill or {}), "filing_id": filing.id, "institution_id": institution.id, "purpose": purpose,
             "name": institution.name, "credit_code": institution.credit_code, "kind": institution.kind,
+            "identity_fixed": institution.status != "draft",  # the form shows credit code and kind read-only
             "jurisdiction": institution.jurisdiction_code, "address": institution.address,
             "legal_representative": institution.legal_representative,
             "contact_name": institution.contact_name, "contact_phone": institution.contact_phone}

@@ -17,6 +17,7 @@ from ..store.models import (
     COMPLAINT_FINDINGS,
     Complaint,
     Filing,
+    Institution,
     Notice,
     Objection,
     ProcessInstance,
@@ -26,6 +27,7 @@ from ..store.models import (
 )
 from . import audit, notifications, pilot, renewal, scope_change
 from .context import Context
+from .errors import Invalid
 
 
 def services(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None):
@@ -38,24 +40,61 @@ def _filing(session: Session, data) -> Filing:
     return session.get(Filing, int(data["filing_id"]))
 
 
+# Art. 7: a filing is of one subject. Its kind decides the rules and the quota, its credit code who
+# it is: once filed (or under review) neither changes with an application.
+IDENTITY_FIXED = "统一社会信用代码和机构类型在备案后不能更改；如需变更，请以新主体重新申请备案"
+IDENTITY = ("name", "credit_code", "kind")
+
+
 def record_application(ctx, session, instance, actor, data, inputs):
     """Art. 7, 10: the application reaches the county; its facts feed the eligibility tables."""
     filing = _filing(session, data)
     institution = filing.institution
-    for name in ("name", "address", "legal_representative", "contact_name", "contact_phone", "kind"):
+    form = ctx.definitions(session, instance.definition_id).forms["filing_application"]
+    _check_identity(session, institution, data)
+    changes = {name: {"title": form["properties"].get(name, {}).get("title", name),
+                      "before": _titled(form, name, getattr(institution, name)),
+                      "after": _titled(form, name, data[name])}
+               for name in IDENTITY if data.get(name) is not None and data[name] != getattr(institution, name)}
+    for name in (*IDENTITY, "address", "legal_representative", "contact_name", "contact_phone"):
         if data.get(name) is not None:
             setattr(institution, name, data[name])
-    if institution.status == "draft":
-        institution.credit_code = data["credit_code"]
+    if changes:  # a recorded change, with the values before and after, never a silent side effect
+        audit.record(session, ctx.clock.now(), actor, "institution_changed", instance_id=instance.id,
+                     institution_id=institution.id, data={"changes": changes})
     scope = data.get("scope") or []
     filing.requested_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
-    form = ctx.definitions(session, instance.definition_id).forms["filing_application"]
     filing.application = {k: v for k, v in data.items() if k in form["properties"]}  # a renewal starts from it
     filing.status, filing.submitted_at = "under_review", ctx.clock.now()
     if institution.status == "draft":
         institution.status = "under_review"
     # the same derived facts as a scope change's (Art. 5, 8.4, 9.4, 12)
-    return scope_facts(institution.kind, scope, data.get("highest_level_by_education"))
+    return {**scope_facts(institution.kind, scope, data.get("highest_level_by_education")), "identity_fixed": True}
+
+
+def _check_identity(session: Session, institution: Institution, data) -> None:
+    """Refused at the field, the submit rolled back: a filed (or reviewed) institution's kind and
+    credit code as they are; a draft's corrected credit code not one another institution holds."""
+    errors = {}
+    if institution.status != "draft":
+        errors = {name: IDENTITY_FIXED for name in ("credit_code", "kind")
+                  if data.get(name) is not None and data[name] != getattr(institution, name)}
+    elif data.get("credit_code") not in (None, institution.credit_code) and session.scalar(
+            select(Institution.id).where(Institution.credit_code == data["credit_code"],
+                                         Institution.id != institution.id)) is not None:
+        errors["credit_code"] = "该统一社会信用代码已由另一家机构登记，请核对本机构营业执照或登记证书上的代码"
+    if errors:
+        raise Invalid(errors)
+
+
+def _titled(form: dict, name: str, value):
+    """A value as the form names it (机构类型 社会培训评价组织, not social_org)."""
+    prop = form["properties"].get(name, {})
+    if value in prop.get("enum", []):
+        titles = prop.get("x-enum-titles", prop["enum"])
+        index = prop["enum"].index(value)
+        return titles[index] if index < len(titles) else value
+    return value
 
 
 def return_for_correction(ctx, session, instance, actor, data, inputs):

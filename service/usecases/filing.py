@@ -110,7 +110,8 @@ def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> tuple
 
 
 def _open_now(now):
-    return (Notice.opens_at <= now) & (Notice.closes_at > now)
+    # and its filing still in notice: an objection upheld during the notice ends it early
+    return (Notice.opens_at <= now) & (Notice.closes_at > now) & Notice.filing.has(Filing.status == "notice")
 
 
 def open_notices(ctx: Context, page: int = 1, per_page: int = 20) -> list[Notice]:
@@ -146,6 +147,8 @@ def submit_objection(ctx: Context, notice_id: int, name: str, contact: str, cont
             raise NotFound("公示不存在")
         if notice.closes_at <= now:
             raise Conflict("公示期已结束，不再受理异议")
+        if notice.filing.status != "notice":
+            raise Conflict("该备案申请已办结，公示已终止，不再受理异议")
         objection = Objection(notice_id=notice.id, name=name.strip(), contact=contact.strip(),
                               content=content.strip(), created_at=now)
         session.add(objection)

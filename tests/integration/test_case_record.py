@@ -75,3 +75,21 @@ def test_an_upheld_objection_is_named_in_the_record_before_the_filing_code_exist
         "investigate_objection", ("upheld", "异议成立，不予备案"))
     record = Page(app, "county").text(f"/cases/{started['instance_id']}/record")
     assert "异议成立，不予备案" in record and NAME in record and "备案编码" not in record
+
+
+def test_the_citys_reason_for_approving_over_the_quota_is_on_the_case_and_in_the_record(app, ctx, people):
+    from tests.integration.test_filing_api import file_directly
+    for serial in (11, 12, 13):  # Art. 7: three social organisations already hold 电工
+        file_directly(ctx, serial)
+    institution, county, city = people["inst1"], people["county"], people["city"]
+    started, _, _ = submit_application(institution)
+    county.complete(county.only_task("initial_review")["id"], {"decision": "forward", "opinion": "同意上报"})
+    task = city.only_task("city_review")
+    scope = city.get(f"/api/tasks/{task['id']}").get_json()["data"]["scope"]
+    reason = "该机构为本市唯一具备高压电工实操考场的评价组织"
+    assert city.complete(task["id"], {"decision": "approve", "opinion": "同意备案", "approved_scope": scope,
+                                      "quota_reason": reason}).status_code == 200
+    for name in ("county", "city"):
+        page = Page(app, name)
+        for url in (f"/cases/{started['instance_id']}", f"/cases/{started['instance_id']}/record"):
+            assert f"超出第七条名额的理由：{reason}" in page.text(url), (name, url)

@@ -108,7 +108,7 @@ def seed_demo(ctx: Context) -> str:
 
 def _filed_before_the_system(ctx: Context) -> None:
     """An institution filed before the system went live, so the public directory is not empty."""
-    from .usecases.handlers import next_filing_serial
+    from .usecases.handlers import next_filing_serial, next_receipt_number
     with unit_of_work(ctx) as session:
         start = cal.add_days(ctx.today(), -200)
         row = Institution(credit_code=demo_credit_code(90, "341723"), name="青阳县华能电力技能评价中心",
@@ -120,7 +120,7 @@ def _filed_before_the_system(ctx: Context) -> None:
         session.add(row)
         session.flush()
         receipt = Filing(institution_id=row.id, jurisdiction_code=row.jurisdiction_code, status="filed",
-                         filing_code=row.filing_code, receipt_number=f"CZBA{start.year}{row.id:06d}",
+                         filing_code=row.filing_code, receipt_number=next_receipt_number(session, start.year),
                          requested_scope=[], decided_at=ctx.clock.now())
         session.add(receipt)
         session.flush()

@@ -16,7 +16,7 @@ from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
 from ..usecases import accounts, complaint, filing, pilot, scope_change, tasks
-from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
+from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, StepFailed
 from ..web import log_failure
 from ..web.auth import client_address, close_session, current_user, open_session, retry_after
 from . import schemas
@@ -76,6 +76,13 @@ def _forbidden(error):
 @api.errorhandler(Conflict)
 def _conflict(error):
     return jsonify(message=error.message), 409
+
+
+@api.errorhandler(StepFailed)
+def _step_failed(error):
+    """Not the user's fault and not theirs to fix: nothing was submitted, what was sent is kept
+    as the task's draft, and the incident is for the city and the analysts."""
+    return jsonify(message=error.message, incident_id=error.incident_id, draft_kept=error.incident_id is not None), 500
 
 
 @api.errorhandler(DefinitionError)
@@ -252,7 +259,8 @@ def timeline(instance_id):
     found = tasks.timeline(ctx(), session["user_id"], instance_id)
     return jsonify(schemas.TimelineOut().dump({
         "instance_id": found.instance.id, "process_id": found.instance.process_id,
-        "status": found.instance.status, "events": found.events, "next": found.next_tasks,
+        "status": found.instance.status, "institution": found.institution, "events": found.events,
+        "next": found.next_tasks,
         "completed_steps": found.completed_steps, "current_steps": found.current_steps}))
 
 
@@ -393,18 +401,27 @@ def enter_calendar_year(year):
 @doc(out=schemas.IncidentOut, many=True)
 @login_required
 def incidents():
-    """Timers that failed after their retries (city and analysts)."""
-    from ..usecases import timers
-    return jsonify(items=schemas.IncidentOut(many=True).dump(timers.incidents(ctx(), session["user_id"])))
+    """Timers that failed after their retries and steps that failed on a submit (city and analysts)."""
+    from ..usecases import incidents as incident_cases
+    return jsonify(items=schemas.IncidentOut(many=True).dump(incident_cases.open_incidents(ctx(), session["user_id"])))
 
 
 @api.post("/admin/incidents/<int:timer_id>/retry")
 @doc(out=schemas.IncidentOut)
 @login_required
 def retry_incident(timer_id):
-    """Back to waiting, attempts 0, due now: the scheduler's next pass fires it."""
+    """A failed timer: back to waiting, attempts 0, due now: the scheduler's next pass fires it."""
     from ..usecases import timers
     return jsonify(schemas.IncidentOut().dump(timers.retry(ctx(), session["user_id"], timer_id)))
+
+
+@api.post("/admin/incidents/steps/<int:incident_id>/resolve")
+@doc(out=schemas.IncidentOut)
+@login_required
+def resolve_incident(incident_id):
+    """A failed step whose cause is fixed: off the list; whoever submitted is told to submit again."""
+    from ..usecases import incidents as incident_cases
+    return jsonify(schemas.IncidentOut().dump(incident_cases.resolve(ctx(), session["user_id"], incident_id)))
 
 
 @api.get("/openapi.json")

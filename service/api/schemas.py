@@ -126,12 +126,24 @@ class EventOut(Schema):
     task_title = fields.String(allow_none=True)
     opinion = fields.String(allow_none=True)
     data = fields.Dict()
+    # what a completed step decided, as the form said it then: {"field", "value", "title"}
+    outcome = fields.Function(lambda e: (e.data or {}).get("outcome") if e.action == "complete" else None,
+                              allow_none=True)
+
+
+class CaseInstitutionOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    credit_code = fields.String()
+    kind = fields.String()
+    filing_code = fields.String(allow_none=True)
 
 
 class TimelineOut(Schema):
     instance_id = fields.Integer()
     process_id = fields.String()
     status = fields.String()
+    institution = fields.Nested(CaseInstitutionOut, allow_none=True)
     events = fields.List(fields.Nested(EventOut))
     next = fields.List(fields.Nested(TaskOut))
     completed_steps = fields.List(fields.String())
@@ -269,8 +281,10 @@ class OtherCityFilingOut(Schema):
 
 
 class IncidentOut(Schema):
-    """A timer that failed after its retries (an incident), for the city and the analysts."""
+    """An incident, for the city and the analysts: a timer that failed after its retries (kind
+    "timer", id = the timer's, retried) or a step that failed on a submit (kind "step", resolved)."""
     id = fields.Integer()
+    kind = fields.String()
     instance_id = fields.Integer()
     process_id = fields.String()
     process_name = fields.String()
@@ -279,7 +293,10 @@ class IncidentOut(Schema):
     title = fields.String()
     attempts = fields.Integer()
     last_error = fields.String()
-    due_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    occurred_at = fields.DateTime(allow_none=True)
+    task_title = fields.String()
+    actor_name = fields.String()
     state = fields.String()
 
 

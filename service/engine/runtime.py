@@ -212,6 +212,15 @@ class Engine:
         return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
                 if t.task_spec.bpmn_id]
 
+    def failed_step(self, workflow) -> tuple[str, str] | None:
+        """The element a step failed at (a service task raising, a gateway's condition, a
+        decision) as (BPMN id, name in the model), or None when no element is in error."""
+        for task in _tasks_in(workflow, TaskState.ERROR):
+            spec = task.task_spec
+            if spec.bpmn_id:
+                return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id
+        return None
+
     def element_name(self, definitions: Definitions, process_id: str, element_id: str) -> str:
         """The name analysts gave an element in the model (e.g. a timer's 公示期满); its id if unnamed."""
         spec = definitions.processes.get(process_id, (None, None))[0]

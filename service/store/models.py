@@ -97,7 +97,7 @@ class Filing(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"))
-    # draft | under_review | notice | filed | rejected
+    # draft | under_review | correction (待补正: back with the institution) | notice | filed | rejected
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     purpose: Mapped[str] = mapped_column(String(10), default="initial")  # initial | renewal (Art. 7: 三年)
     # the application as submitted, to prefill a renewal; deferred, as lists of filings never need it
@@ -109,6 +109,8 @@ class Filing(Base):
     receipt_number: Mapped[str | None] = mapped_column(String(30), unique=True)
     filing_code: Mapped[str | None] = mapped_column(String(13))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # when its public notice ends (Art. 7): a filing still in "notice" after it is 公示期满, not 公示中
+    notice_closes_at: Mapped[datetime | None] = mapped_column(DateTime)
     institution: Mapped[Institution] = relationship()
 
 
@@ -244,6 +246,26 @@ class Timer(Base):
     state: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting | fired | failed | cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """A step that failed on a user's submit for a reason not the user's (a service task raising,
+    an expression failing): the submit was rolled back, what was typed kept as the task's draft.
+    The city and the analysts see it until one of them marks it resolved; `error` is for them
+    only, never shown to institutions or the public. (Timers failing after their retries are
+    incidents too; they stay on their own row, `timer.state = failed`.)"""
+
+    __tablename__ = "incident"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))  # the task being submitted
+    step_name: Mapped[str] = mapped_column(String(50))  # BPMN id of the element that failed
+    step_title: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # who submitted
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    error: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class Notification(Base):

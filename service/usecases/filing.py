@@ -55,7 +55,7 @@ def open_filing(ctx: Context, session: Session, institution: Institution, actor:
     """A filing case for the institution: its own application (initial), or a renewal the
     scheduler opens before the three years end (Art. 7), prefilled from the filing in force."""
     open_filing = session.scalar(select(Filing).where(
-        Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "notice"))))
+        Filing.institution_id == institution.id, Filing.status.in_(("draft", "under_review", "correction", "notice"))))
     if open_filing is not None:
         raise Conflict(f"本机构已有一件办理中的备案申请（编号{open_filing.id}），请勿重复申请")
     filing = Filing(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code, purpose=purpose)
@@ -63,6 +63,7 @@ def open_filing(ctx: Context, session: Session, institution: Institution, actor:
     session.flush()
     data = {**(prefill or {}), "filing_id": filing.id, "institution_id": institution.id, "purpose": purpose,
             "name": institution.name, "credit_code": institution.credit_code, "kind": institution.kind,
+            "identity_fixed": institution.status != "draft",  # the form shows credit code and kind read-only
             "jurisdiction": institution.jurisdiction_code, "address": institution.address,
             "legal_representative": institution.legal_representative,
             "contact_name": institution.contact_name, "contact_phone": institution.contact_phone}
@@ -111,7 +112,8 @@ def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> tuple
 
 
 def _open_now(now):
-    return (Notice.opens_at <= now) & (Notice.closes_at > now)
+    # and its filing still in notice: an objection upheld during the notice ends it early
+    return (Notice.opens_at <= now) & (Notice.closes_at > now) & Notice.filing.has(Filing.status == "notice")
 
 
 def open_notices(ctx: Context, page: int = 1, per_page: int = 20) -> list[Notice]:
@@ -147,6 +149,8 @@ def submit_objection(ctx: Context, notice_id: int, name: str, contact: str, cont
             raise NotFound("公示不存在")
         if notice.closes_at <= now:
             raise Conflict("公示期已结束，不再受理异议")
+        if notice.filing.status != "notice":
+            raise Conflict("该备案申请已办结，公示已终止，不再受理异议")
         objection = Objection(notice_id=notice.id, name=name.strip(), contact=contact.strip(),
                               content=content.strip(), created_at=now)
         session.add(objection)

@@ -198,5 +198,23 @@ def check_scope_change(session: Session, data: dict) -> dict[str, str]:
     return {}
 
 
-CHECKS = {"filing_scope": check_filing_scope, "quota": check_quota, "scope_change": check_scope_change}
+# Art. 8.4 (schools too, Art. 12), Art. 9.4(3): at least 5 own certified assessors per occupation
+# and level. The eligibility tables check it too; on the form the offending row is named at once.
+MIN_ASSESSORS = 5
+ASSESSOR_RULES = {"social_org": "第八条第四项：每个职业（工种）等级自有持证考评人员不少于5人",
+                  "school": "第八条第四项（技工院校参照）：每个职业（工种）等级自有持证考评人员不少于5人",
+                  "enterprise": "第九条第四项(3)：申请开展认定的职业（工种）每级别不少于5名考评员"}
+
+
+def check_assessors(session: Session, data: dict) -> dict[str, str]:
+    rule = ASSESSOR_RULES.get(data.get("kind"))
+    if rule is None:
+        return {}
+    return {f"scope/{row}/assessors": f"{rule}，本行为{item['assessors']}人"
+            for row, item in enumerate(data.get("scope") or [])
+            if isinstance(item.get("assessors"), int) and item["assessors"] < MIN_ASSESSORS}
+
+
+CHECKS = {"filing_scope": check_filing_scope, "quota": check_quota, "scope_change": check_scope_change,
+          "assessors": check_assessors}
 

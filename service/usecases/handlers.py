@@ -17,6 +17,7 @@ from ..store.models import (
     COMPLAINT_FINDINGS,
     Complaint,
     Filing,
+    Institution,
     Notice,
     Objection,
     ProcessInstance,
@@ -26,6 +27,7 @@ from ..store.models import (
 )
 from . import audit, notifications, pilot, renewal, scope_change
 from .context import Context
+from .errors import Invalid
 
 
 def services(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None):
@@ -38,24 +40,87 @@ def _filing(session: Session, data) -> Filing:
     return session.get(Filing, int(data["filing_id"]))
 
 
+# Art. 7: a filing is of one subject. Its kind decides the rules and the quota, its credit code who
+# it is: once filed (or under review) neither changes with an application.
+IDENTITY_FIXED = "统一社会信用代码和机构类型在备案后不能更改；如需变更，请以新主体重新申请备案"
+IDENTITY = ("name", "credit_code", "kind")
+
+
 def record_application(ctx, session, instance, actor, data, inputs):
     """Art. 7, 10: the application reaches the county; its facts feed the eligibility tables."""
     filing = _filing(session, data)
     institution = filing.institution
-    for name in ("name", "address", "legal_representative", "contact_name", "contact_phone", "kind"):
+    form = ctx.definitions(session, instance.definition_id).forms["filing_application"]
+    _check_identity(session, institution, data)
+    changes = {name: {"title": form["properties"].get(name, {}).get("title", name),
+                      "before": _titled(form, name, getattr(institution, name)),
+                      "after": _titled(form, name, data[name])}
+               for name in IDENTITY if data.get(name) is not None and data[name] != getattr(institution, name)}
+    for name in (*IDENTITY, "address", "legal_representative", "contact_name", "contact_phone"):
         if data.get(name) is not None:
             setattr(institution, name, data[name])
-    if institution.status == "draft":
-        institution.credit_code = data["credit_code"]
+    if changes:  # a recorded change, with the values before and after, never a silent side effect
+        audit.record(session, ctx.clock.now(), actor, "institution_changed", instance_id=instance.id,
+                     institution_id=institution.id, data={"changes": changes})
     scope = data.get("scope") or []
     filing.requested_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
-    form = ctx.definitions(session, instance.definition_id).forms["filing_application"]
     filing.application = {k: v for k, v in data.items() if k in form["properties"]}  # a renewal starts from it
     filing.status, filing.submitted_at = "under_review", ctx.clock.now()
     if institution.status == "draft":
         institution.status = "under_review"
     # the same derived facts as a scope change's (Art. 5, 8.4, 9.4, 12)
-    return scope_facts(institution.kind, scope, data.get("highest_level_by_education"))
+    return {**scope_facts(institution.kind, scope, data.get("highest_level_by_education")), "identity_fixed": True}
+
+
+def _check_identity(session: Session, institution: Institution, data) -> None:
+    """Refused at the field, the submit rolled back: a filed (or reviewed) institution's kind and
+    credit code as they are; a draft's corrected credit code not one another institution holds."""
+    errors = {}
+    if institution.status != "draft":
+        errors = {name: IDENTITY_FIXED for name in ("credit_code", "kind")
+                  if data.get(name) is not None and data[name] != getattr(institution, name)}
+    elif data.get("credit_code") not in (None, institution.credit_code) and session.scalar(
+            select(Institution.id).where(Institution.credit_code == data["credit_code"],
+                                         Institution.id != institution.id)) is not None:
+        errors["credit_code"] = "该统一社会信用代码已由另一家机构登记，请核对本机构营业执照或登记证书上的代码"
+    if errors:
+        raise Invalid(errors)
+
+
+def _titled(form: dict, name: str, value):
+    """A value as the form names it (机构类型 社会培训评价组织, not social_org)."""
+    prop = form["properties"].get(name, {})
+    if value in prop.get("enum", []):
+        titles = prop.get("x-enum-titles", prop["enum"])
+        index = prop["enum"].index(value)
+        return titles[index] if index < len(titles) else value
+    return value
+
+
+def return_for_correction(ctx, session, instance, actor, data, inputs):
+    """Art. 7–9, 12: the application is back with the institution (待补正) with everything it
+    typed; it is told why: each unmet condition with its article (input `unmet`, from the
+    eligibility tables) or the county's reasons (input `opinion`)."""
+    filing = _filing(session, data)
+    filing.status = "correction"
+    institution = filing.institution
+    if institution.status == "under_review":  # a first application: back with the institution, not under review
+        institution.status = "draft"
+    unmet = [str(condition) for condition in inputs.get("unmet") or []]
+    what = "延续备案申请" if filing.purpose == "renewal" else "备案申请"
+    if unmet:
+        message = notifications.Message(
+            f"{what}待补正：未满足备案条件",
+            "未满足的备案条件：" + "；".join(f"{n}. {u}" for n, u in enumerate(unmet, start=1))
+            + "。请对照修改后重新提交，已填写的内容均已保留。", f"/cases/{instance.id}")
+    else:
+        reasons = (inputs.get("opinion") or "").strip() or "见办理记录"
+        message = notifications.Message(f"{what}待补正：县区初审退回",
+                                        f"退回理由：{reasons}。请补正后重新提交，已填写的内容均已保留。",
+                                        f"/cases/{instance.id}")
+    notifications.to_institution(ctx, session, institution.id, message)
+    notifications.told(session, instance.id, "institution")  # this says more than "待您办理"
+    return {"identity_fixed": institution.status != "draft"}
 
 
 def reject_filing(ctx, session, instance, actor, data, inputs):
@@ -75,7 +140,7 @@ def open_notice(ctx, session, instance, actor, data, inputs):
     closes_at = datetime.fromisoformat(inputs["closes_at"])
     scope = data.get("approved_scope") or filing.requested_scope
     filing.approved_scope = [{"occupation_code": s["occupation_code"], "level": s["level"]} for s in scope]
-    filing.status = "notice"
+    filing.status, filing.notice_closes_at = "notice", closes_at
     notice = Notice(filing_id=filing.id, jurisdiction_code=filing.jurisdiction_code,
                     title=f"{filing.institution.name} 职业技能等级认定备案公示",
                     text=data.get("notice_text") or "", opens_at=ctx.clock.now(), closes_at=closes_at)
@@ -117,7 +182,7 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
     if institution.filing_code is None:
         institution.filing_code = format_filing_code(institution.kind, next_filing_serial(session, institution.kind))
     filing.filing_code = institution.filing_code
-    filing.receipt_number = f"CZBA{today.year}{filing.id:06d}"
+    filing.receipt_number = next_receipt_number(session, today.year)
     filing.status, filing.decided_at = "filed", ctx.clock.now()
     if filing.purpose == "renewal":
         renewal.renew(ctx, session, institution)
@@ -148,9 +213,19 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
 
 
 def next_filing_serial(session: Session, kind: str) -> int:
-    """Serials per code letter; the setting row is locked so two approvals never share a code."""
+    """Serials per code letter, so two approvals never share a code."""
     from ..domain.codes import FILING_CODE_LETTER
-    key = f"filing_code_serial_{FILING_CODE_LETTER[kind]}"
+    return _next_in_sequence(session, f"filing_code_serial_{FILING_CODE_LETTER[kind]}")
+
+
+def next_receipt_number(session: Session, year: int) -> str:
+    """备案回执编号 CZBA<year><serial>: one sequence per year for every receipt, the system's own
+    and those of filings recorded from before it (seed), so no two receipts can share a number."""
+    return f"CZBA{year}{_next_in_sequence(session, f'receipt_serial_{year}'):06d}"
+
+
+def _next_in_sequence(session: Session, key: str) -> int:
+    """The counter row is locked until the transaction ends: concurrent approvals queue for it."""
     setting = session.execute(select(Setting).where(Setting.key == key).with_for_update()).scalar()
     if setting is None:
         setting = Setting(key=key, value="0")
@@ -175,6 +250,7 @@ def close_complaint(ctx, session, instance, actor, data, inputs):
 
 TOPICS = {
     "record_application": record_application,
+    "return_for_correction": return_for_correction,
     "reject_filing": reject_filing,
     "open_notice": open_notice,
     "count_objections": count_objections,

@@ -147,6 +147,8 @@ def _tell_assignees(ctx: Context, session: Session, instance: ProcessInstance, a
     for role, handed in by_role.items():
         if actor is not None and (actor.role == role or role not in TOLD_OF_EVERY_STEP):
             continue
+        if notifications.was_told(session, instance.id, role):
+            continue
         notifications.to_assignees(ctx, session, role, instance.jurisdiction_code, instance.institution_id,
                                    notifications.Message(f"待您办理：{'、'.join(task.title for task in handed)}",
                                                          handed[0].data.get("subject", ""), f"/cases/{instance.id}"))

@@ -53,6 +53,11 @@ def to_institution(ctx: Context, session: Session, institution_id: int, message:
     to_assignees(ctx, session, "institution", None, institution_id, message)
 
 
+def to_user(ctx: Context, session: Session, user_id: int, message: Message) -> None:
+    """To one user (e.g. whose submit failed, when the incident is resolved)."""
+    _send(ctx, session, message, User.id == user_id, ("user", user_id))
+
+
 def to_role(ctx: Context, session: Session, role: str, message: Message) -> None:
     """To every active user of one role (e.g. the analysts, when a timer becomes an incident)."""
     _send(ctx, session, message, User.role == role, ("role", role))
@@ -62,6 +67,16 @@ def to_staff(ctx: Context, session: Session, jurisdiction_code: str, message: Me
     """To the staff who answer for an institution: its county's and the city's."""
     _send(ctx, session, message, ((User.role == "county") & (User.jurisdiction_code == jurisdiction_code))
           | (User.role == "city"), ("staff", jurisdiction_code))
+
+
+def told(session: Session, instance_id: int, role: str) -> None:
+    """A step has told this role about its case in words of its own (e.g. why an application is
+    back for correction); the plain "待您办理" for the task it hands them is then left out."""
+    session.info.setdefault("told", set()).add((instance_id, role))
+
+
+def was_told(session: Session, instance_id: int, role: str) -> bool:
+    return (instance_id, role) in session.info.get("told", ())
 
 
 def _send(ctx: Context, session: Session, message: Message, who, group: tuple) -> None:

@@ -39,7 +39,7 @@ PROCESS = "scope_change"
 MAY_CHANGE = ("filed_pilot", "filed")
 STATUS_NAMES = {"draft": "未备案", "under_review": "备案审核中", "suspended": "暂停评价", "revoked": "已取消备案",
                 "expired": "已过期", "withdrawn": "已撤回", "rejected": "不予备案"}
-OPEN_FILING = ("draft", "under_review", "notice")
+OPEN_FILING = ("draft", "under_review", "correction", "notice")
 
 
 def business_key(scope_change_id: int) -> str:

@@ -4,6 +4,7 @@ A case goes back (退回) only where its process says so: a review form's decisi
 退回县区) follows a flow the analysts drew, so the diagram, the record and the data agree."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,13 +14,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..domain.errors import DomainError
 from ..store import held
 from ..store.db import read_only
-from ..store.models import Attachment, AuditEvent, HumanTask, Occupation, ProcessInstance, User
-from . import access, audit, forms, instances
+from ..store.models import Attachment, AuditEvent, HumanTask, Institution, Occupation, ProcessInstance, User
+from . import access, audit, forms, incidents, instances
 from .context import Context, unit_of_work
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, StepFailed, UseCaseError
 
+log = logging.getLogger(__name__)
 SOON = timedelta(days=7)  # "due soon": within a week, in calendar days, so no year's holidays are needed
 
 
@@ -269,20 +272,98 @@ def _finish(session: Session, task: HumanTask, user: User, now) -> None:
 
 
 def complete(ctx: Context, user_id: int, task_id: int, submitted: dict) -> HumanTask:
+    """Submit a task. A step failing for a reason not the user's (a service task raising, an
+    expression failing) rolls the whole submit back; then, in a second transaction, what was
+    typed is kept as the task's draft and the failure is recorded on the case as an incident,
+    and StepFailed says so in Chinese. The user's own reasons stay what they are: a form error
+    (Invalid), someone acting first (Conflict), a domain rule such as a calendar year not entered
+    (Conflict with its message)."""
+    attempt = _Attempt()
+    try:
+        return _complete(ctx, user_id, task_id, submitted, attempt)
+    except UseCaseError:
+        raise
+    except Exception as error:
+        refusal = _refusal(error)
+        if refusal is not None:
+            raise refusal from error
+        if attempt.data is None:  # it failed before any step ran (e.g. loading the case): nothing to keep
+            raise
+        raise _step_failed(ctx, user_id, task_id, attempt, error) from error
+
+
+@dataclass
+class _Attempt:
+    """What a submit got as far as, for the incident if it fails."""
+    data: dict | None = None  # the form's fields, once valid
+    task_title: str = ""
+    step: tuple[str, str] | None = None  # (BPMN id, name) of the element that failed
+
+
+def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt: _Attempt) -> HumanTask:
     with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
         schema, data = _form_fields(loaded, task, submitted)
         current = loaded.ready_before.get(task.spiff_task_id)
         errors = forms.validate(session, user, schema, data, dict(current.data) if current else {})
         if errors:
             raise Invalid(errors)
-        ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
+        attempt.data, attempt.task_title, attempt.step = data, task.title, (task.name, task.title)
+        try:
+            ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
+        except Exception:
+            attempt.step = ctx.engine.failed_step(loaded.workflow) or attempt.step
+            raise
         loaded.ready_before.pop(task.spiff_task_id)  # its row is marked done below, not cancelled
         now = ctx.clock.now()
         _finish(session, task, user, now)
+        outcome = _outcome(schema, data)  # kept in the event: the record stays right when the form changes
         audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
-                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"), data=data)
+                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"),
+                     data={**data, "outcome": outcome} if outcome else data)
         instances.save(ctx, session, instance, loaded)  # after: the steps the system took follow in the log
         return task
+
+
+def _outcome(schema: dict, data: dict) -> dict | None:
+    """What the step decided (上报, 退回补正, 不予备案, 同意…): the choice among the fields the step
+    fills with its own judgement (x-ui fresh: decision, finding), with its title in the form."""
+    props = schema.get("properties", {})
+    for name in forms.fresh_fields(schema):
+        prop = props.get(name, {})
+        if "enum" in prop and data.get(name) in prop["enum"]:
+            titles = prop.get("x-enum-titles", prop["enum"])
+            index = prop["enum"].index(data[name])
+            return {"field": name, "value": data[name],
+                    "title": titles[index] if index < len(titles) else str(data[name])}
+    return None
+
+
+def _refusal(error: BaseException) -> UseCaseError | None:
+    """A domain rule the step ran into (e.g. a calendar year not entered yet): not an incident,
+    the user is told why and nothing is saved."""
+    if isinstance(error, DomainError):
+        return Invalid({error.field or "_": error.message})
+    cause = error.__cause__
+    while cause is not None and not isinstance(cause, DomainError):
+        cause = cause.__cause__
+    return Conflict(cause.message) if cause is not None else None
+
+
+def _step_failed(ctx: Context, user_id: int, task_id: int, attempt: _Attempt, error: Exception) -> StepFailed:
+    log.error("task %s: step %s failed", task_id, attempt.step, exc_info=error)
+    name, title = attempt.step
+    try:
+        with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
+            ctx.engine.save_draft(loaded.workflow, task.spiff_task_id, attempt.data)
+            incident_id = incidents.record_step_failure(ctx, session, user, task, instance, (name, title), error)
+            instances.save(ctx, session, instance, loaded)  # the draft, with the case's record
+    except Exception:  # noqa: BLE001 - the user must still be told; the log has both errors
+        log.exception("task %s: keeping the draft and recording the incident failed too", task_id)
+        return StepFailed(f"“{attempt.task_title}”未能提交：系统在“{title}”一步出错，本次提交未生效，"
+                          "填写的内容也未能保存，请先复制留存，并联系系统管理员。", None)
+    return StepFailed(f"“{attempt.task_title}”未能提交：系统在“{title}”一步出错（异常编号{incident_id}），"
+                      "本次提交未生效。已填写的内容均已保留，系统管理员已收到通知；排除原因后请重新提交。",
+                      incident_id)
 
 
 def save_draft(ctx: Context, user_id: int, task_id: int, submitted: dict) -> None:
@@ -305,6 +386,7 @@ class Timeline:
     bpmn: str
     process_name: str
     actionable: set[int]  # ids of the open tasks this user may act on
+    institution: Institution | None = None  # whom the case is about: its name, credit code and filing code
 
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
@@ -316,6 +398,10 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
             raise NotFound("案件不存在")
         events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance.id)
                                  .order_by(AuditEvent.id)).all()
+        if user.role == "institution":  # error texts (a failed timer's) are for staff only
+            for event in events:
+                if "last_error" in (event.data or {}):
+                    set_committed_value(event, "data", {k: v for k, v in event.data.items() if k != "last_error"})
         next_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                              HumanTask.state == "open")).all()
         workflow, definitions = instances.load_readonly(ctx, session, instance)
@@ -323,4 +409,5 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
                         ctx.engine.current_steps(workflow),
                         definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""),
                         definitions.process_names.get(instance.process_id, instance.process_id),
-                        {task.id for task in next_tasks if access.can_see_task(user, task)})
+                        {task.id for task in next_tasks if access.can_see_task(user, task)},
+                        session.get(Institution, instance.institution_id) if instance.institution_id else None)

@@ -109,24 +109,30 @@ def _fire(ctx: Context, session, timer: Timer, instance: ProcessInstance, as_of:
 
 @dataclass(frozen=True)
 class Incident:
-    """A timer that failed after its retries, with what staff need to find its case."""
+    """What failed that the system could not finish by itself, with what staff need to find its
+    case: a timer that failed after its retries (kind "timer", id = the timer's), or a step that
+    failed on a user's submit (kind "step", id = the incident's; usecases/incidents.py)."""
     id: int
     instance_id: int
     process_id: str
     process_name: str
     subject: str
-    name: str  # the timer's BPMN id
+    name: str  # the BPMN id of the timer, or of the element the step failed at
     title: str  # its name in the model, e.g. 公示期满
     attempts: int
-    last_error: str
-    due_at: datetime
-    state: str
+    last_error: str  # for the city and the analysts only
+    due_at: datetime | None  # a timer's planned time
+    state: str  # failed | waiting (a timer put back) | resolved (a step)
+    kind: str = "timer"
+    occurred_at: datetime | None = None  # when it failed (a timer: when it was due)
+    task_title: str = ""  # a step: the task whose submit failed
+    actor_name: str = ""  # a step: who submitted
 
 
 def incidents(ctx: Context, user_id: int) -> list[Incident]:
     """Failed timers, oldest first (city and analysts only)."""
     with unit_of_work(ctx) as session:
-        _incident_handler(read_only(session), user_id)
+        incident_handler(read_only(session), user_id)
         rows = session.execute(_INCIDENT_ROWS.where(Timer.state == "failed").order_by(Timer.due_at, Timer.id)).all()
         return [_incident(ctx, session, row) for row in rows]
 
@@ -134,7 +140,7 @@ def incidents(ctx: Context, user_id: int) -> list[Incident]:
 def retry(ctx: Context, user_id: int, timer_id: int) -> Incident:
     """Put a failed timer back: waiting, attempts 0, due now; the next scheduler pass fires it."""
     with unit_of_work(ctx) as session:
-        user = _incident_handler(session, user_id)
+        user = incident_handler(session, user_id)
         timer = session.scalar(select(Timer).where(Timer.id == timer_id).with_for_update())
         if timer is None:
             raise NotFound("异常任务不存在")
@@ -142,7 +148,7 @@ def retry(ctx: Context, user_id: int, timer_id: int) -> Incident:
             raise Conflict("该定时任务已不是异常状态（可能已有同事重试），请刷新页面查看")
         now = ctx.clock.now()
         instance = session.get(ProcessInstance, timer.instance_id)
-        _, title = _names(ctx, session, instance.definition_id, instance.process_id, timer.name)
+        _, title = model_names(ctx, session, instance.definition_id, instance.process_id, timer.name)
         audit.record(session, now, user, "timer_retried", instance_id=instance.id,
                      institution_id=instance.institution_id, task_name=timer.name, task_title=title,
                      data={"timer_id": timer.id, "attempts": timer.attempts, "last_error": timer.last_error,
@@ -152,33 +158,34 @@ def retry(ctx: Context, user_id: int, timer_id: int) -> Incident:
         return _incident(ctx, session, session.execute(_INCIDENT_ROWS.where(Timer.id == timer.id)).one())
 
 
-def _incident_handler(session: Session, user_id: int) -> User:
+def incident_handler(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not access.can_handle_incidents(user):
-        raise Forbidden("只有市人社局和流程分析员可以查看、重试异常任务")
+        raise Forbidden("只有市人社局和流程分析员可以查看、处理异常任务")
     return user
 
 
 # What a case is about: the subject its tasks show, else its institution, else its business key.
-_SUBJECT = (select(HumanTask.subject).where(HumanTask.instance_id == ProcessInstance.id)
-            .order_by(HumanTask.id.desc()).limit(1).scalar_subquery())
+CASE_SUBJECT = (select(HumanTask.subject).where(HumanTask.instance_id == ProcessInstance.id)
+                .order_by(HumanTask.id.desc()).limit(1).scalar_subquery())
 _INCIDENT_ROWS = (select(Timer, ProcessInstance.process_id, ProcessInstance.definition_id,
                          ProcessInstance.business_key, Institution.name.label("institution"),
-                         _SUBJECT.label("subject"))
+                         CASE_SUBJECT.label("subject"))
                   .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
                   .outerjoin(Institution, Institution.id == ProcessInstance.institution_id))
 
 
 def _incident(ctx: Context, session: Session, row) -> Incident:
     timer = row.Timer
-    process_name, title = _names(ctx, session, row.definition_id, row.process_id, timer.name)
+    process_name, title = model_names(ctx, session, row.definition_id, row.process_id, timer.name)
     return Incident(timer.id, timer.instance_id, row.process_id, process_name,
                     row.subject or row.institution or row.business_key, timer.name, title, timer.attempts,
-                    timer.last_error or "", timer.due_at, timer.state)
+                    timer.last_error or "", timer.due_at, timer.state, occurred_at=timer.due_at)
 
 
-def _names(ctx: Context, session: Session, definition_id: int, process_id: str, element_id: str) -> tuple[str, str]:
-    """The process's and the timer's names in the model; the ids if the model cannot be read
+def model_names(ctx: Context, session: Session, definition_id: int, process_id: str,
+                element_id: str) -> tuple[str, str]:
+    """The process's and an element's (a timer's) names in the model; the ids if the model cannot be read
     (a broken definition may be the very cause of the incident)."""
     try:
         definitions = ctx.definitions(session, definition_id)

@@ -1,8 +1,10 @@
-"""Staff pages for keeping the system running: timers that failed after their retries (异常任务)."""
+"""Staff pages for keeping the system running: incidents (异常任务), timers that failed after
+their retries and steps that failed on a user's submit."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 
+from ..usecases import incidents as incident_cases
 from ..usecases import timers
 from ..usecases.errors import Conflict, NotFound
 from .auth import ctx, current_user, login_required
@@ -13,7 +15,7 @@ admin = Blueprint("admin", __name__)
 @admin.get("/incidents")
 @login_required
 def incidents():
-    return render_template("incidents.html", incidents=timers.incidents(ctx(), current_user().id),
+    return render_template("incidents.html", incidents=incident_cases.open_incidents(ctx(), current_user().id),
                            max_attempts=timers.MAX_ATTEMPTS)
 
 
@@ -24,6 +26,19 @@ def retry(timer_id):
     try:
         incident = timers.retry(ctx(), current_user().id, timer_id)
         flash(f"已重新安排“{incident.title}”（{incident.subject}），调度程序下一轮将执行", "info")
+    except (Conflict, NotFound) as error:
+        flash(error.message, "error")
+    return redirect(url_for("admin.incidents"))
+
+
+@admin.post("/incidents/steps/<int:incident_id>/resolve")
+@login_required
+def resolve(incident_id):
+    """After the cause is fixed: off the list; whoever submitted is told to submit again."""
+    try:
+        incident = incident_cases.resolve(ctx(), current_user().id, incident_id)
+        flash(f"异常{incident.id}（“{incident.title}”，{incident.subject}）已标记为已处理，"
+              f"已通知{incident.actor_name or '经办人'}重新提交", "info")
     except (Conflict, NotFound) as error:
         flash(error.message, "error")
     return redirect(url_for("admin.incidents"))

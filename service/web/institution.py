@@ -19,7 +19,7 @@ def filings():
     page = max(1, request.args.get("page", 1, type=int))
     rows = filing.list_filings(ctx(), current_user().id, status, page=page)
     changes = scope_change.list_scope_changes(ctx(), current_user().id) if page == 1 and not status else []
-    return render_template("filings.html", rows=rows, status=status, page=page, statuses=labels.FILING_STATUSES,
+    return render_template("filings.html", rows=rows, status=status, page=page, statuses=labels.FILING_FILTERS,
                            changes=changes)
 
 
@@ -53,7 +53,7 @@ def start_scope_change():
 def detail(filing_id):
     found = filing.filing_detail(ctx(), current_user().id, filing_id)
     others = pilot.other_city_filings(ctx(), current_user().id, institution_id=found.institution.id)
-    return render_template("filing.html", d=found, statuses=labels.FILING_STATUSES, others=others)
+    return render_template("filing.html", d=found, others=others)
 
 
 @institution.get("/filings/<int:filing_id>/receipt")

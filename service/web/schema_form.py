@@ -25,6 +25,13 @@ class Field:
     columns: list[Field] = field(default_factory=list)
     show_when: dict = field(default_factory=dict)  # {"kind": ["social_org"]}: shown only then
     phrases: list[str] = field(default_factory=list)  # 常用语 offered beside the opinion (x-ui phrases)
+    readonly_when: dict = field(default_factory=dict)  # {"identity_fixed": ["true"]}: shown, not edited, then
+
+    def is_readonly(self, data: dict) -> bool:
+        """x-ui readonly_when: the value is the case's, shown and posted back as it is (e.g. the
+        credit code and kind of a filed institution); the server refuses a different one anyway."""
+        return bool(self.readonly_when) and all(
+            _as_text(data.get(name)) in [_as_text(v) for v in allowed] for name, allowed in self.readonly_when.items())
 
 
 @dataclass
@@ -76,6 +83,9 @@ def groups(schema: dict) -> list[Group]:
     order = [n for n in ui.get("order", list(props)) if n in props]
     order += [n for n in props if n not in order]
     build = {n: make_field(n, props[n], n in required, ui.get("show_when", {}).get(n)) for n in order}
+    for name, rule in ui.get("readonly_when", {}).items():
+        if name in build:
+            build[name].readonly_when = rule
     result = [Group(g["title"], [build[n] for n in g["fields"] if n in build]) for g in ui.get("groups", [])]
     placed = {f.name for g in result for f in g.fields}
     rest = [build[n] for n in order if n not in placed and n != OPINION]
@@ -85,6 +95,11 @@ def groups(schema: dict) -> list[Group]:
         build[OPINION].phrases = list(ui.get("phrases", []))
         result.append(Group("审批意见", [build[OPINION]]))
     return result
+
+
+def _as_text(value) -> str:
+    # as a posted field says it: a yes/no answer is "true"/"false"
+    return ("true" if value else "false") if isinstance(value, bool) else "" if value is None else str(value)
 
 
 def _value(kind: str, raw: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from ..usecases import filing, notifications, tasks
-from ..usecases.errors import Conflict, Invalid
+from ..usecases.errors import Conflict, Invalid, StepFailed
 from . import schema_form
 from .auth import ctx, current_user, login_required, safe_path
 
@@ -109,11 +109,25 @@ def act_on_task(task_id):
         _keep_as_draft(user.id, task_id, typed)
         flash("提交未成功：请按提示修改标红的项目，已填写的内容均已保留", "error")
         return _task_page(task_id, typed, {**invalid.errors, **errors}, 422)
-    except Conflict as conflict:
+    except Conflict as conflict:  # someone acted first, or a rule such as a calendar year not entered
+        _keep_as_draft(user.id, task_id, typed)
         flash(conflict.message, "error")
         return _task_page(task_id, typed, errors, 409)
+    except StepFailed as failed:  # not the user's fault: the use case kept the draft and recorded an incident
+        flash(failed.message, "error")
+        return _task_page(task_id, typed, errors, 500)
+    back = _back_with(user.id, opened.task)
+    if back is not None:  # e.g. bounced by the eligibility rules: it is not "submitted" to anyone
+        flash(f"“{opened.task.title}”已退回您补正：请按页面列出的原因修改后重新提交，已填写的内容均已保留", "error")
+        return redirect(url_for("work.task", task_id=back))
     flash(f"“{opened.task.title}”已提交", "info")
     return redirect(url_for("work.case", instance_id=opened.task.instance_id))
+
+
+def _back_with(user_id: int, done) -> int | None:
+    """The same step open again for the same user right after submitting: the case came back."""
+    found = tasks.timeline(ctx(), user_id, done.instance_id)
+    return next((n.id for n in found.next_tasks if n.id in found.actionable and n.name == done.name), None)
 
 
 def _keep_as_draft(user_id: int, task_id: int, typed: dict) -> None:

@@ -63,7 +63,7 @@ def _known_ids(ctx) -> dict[str, int]:
                   (HumanTask, Filing, ProcessInstance, Attachment, Notice)}
     return {"task_id": newest[HumanTask], "filing_id": newest[Filing], "instance_id": newest[ProcessInstance],
             "attachment_id": newest[Attachment], "notice_id": newest[Notice], "timer_id": 1,
-            "scope_change_id": 1, "year": 2027}
+            "scope_change_id": 1, "incident_id": 1, "year": 2027}
 
 
 def _operations(app, role):

@@ -247,8 +247,9 @@ def test_institution_is_told_when_staff_hand_it_a_correction_and_when_rejected(a
     institution = Page(app, "inst1")
     assert "暂无消息" in institution.text("/messages")  # its own application tells it nothing
     people["county"].complete(task["id"], {"decision": "correction", "opinion": "请补充场地租赁协议"})
-    body = institution.text("/messages")
-    assert "待您办理：填写并提交备案申请" in body and 'id="unread">1<' in body
+    body = institution.text("/messages")  # one message, with the county's reasons (issue 11.4)
+    assert "备案申请待补正：县区初审退回" in body and "退回理由：请补充场地租赁协议" in body
+    assert 'id="unread">1<' in body
     assert "暂无消息" in Page(app, "inst2").text("/messages")
     institution.form("/messages/read", {}, page="/messages")
     assert 'id="unread"' not in institution.text("/messages")

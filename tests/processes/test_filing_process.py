@@ -100,6 +100,7 @@ def test_unmet_condition_returns_to_the_institution_citing_its_article(kind, fac
     assert run.tasks() == [("institution", "submit_application")]
     unmet = run.data("submit_application")["unmet"]
     assert len(unmet) == 1 and article in unmet[0]
+    assert run.calls[-1] == "return_for_correction"  # 待补正, and the institution is told why
 
 
 def test_school_asking_above_its_education_level_is_returned():

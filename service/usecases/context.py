@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..domain import calendar as cal
 from ..engine.definitions import Bundle, Definitions, compile_bundle
 from ..engine.runtime import Engine
-from ..engine.sandbox import Sandbox
+from ..engine.sandbox import Sandbox, charge
 from ..store.db import read_only
 from ..store.models import CalendarYear, DefinitionVersion
 
@@ -52,12 +52,16 @@ class Context:
         """The only functions BPMN and DMN expressions may call (documented in docs/analysts.md)."""
         return {
             "today": lambda: self.today().isoformat(),
-            "working_days_after": lambda start, n: self.current_calendar().working_days_after(
-                _as_date(start), int(n)).isoformat(),
+            "working_days_after": self._working_days_after,
             "end_of": lambda day: cal.end_of(_as_date(day)).isoformat(),
             "add_years": lambda day, n: cal.add_years(_as_date(day), int(n)).isoformat(),
             "add_days": lambda day, n: cal.add_days(_as_date(day), int(n)).isoformat(),
         }
+
+    def _working_days_after(self, start, n) -> str:
+        days = int(n)
+        charge(days)  # a day at a time: a huge n costs the expression's budget, not minutes
+        return self.current_calendar().working_days_after(_as_date(start), days).isoformat()
 
     def current_calendar(self) -> cal.WorkingCalendar:
         """Analyst-entered years, re-read at most every 30 s so other processes see new entries."""

@@ -84,19 +84,22 @@ class Context:
                 found = self._definitions.get(version_id)
                 if found is None:
                     row = session.get(DefinitionVersion, version_id)
-                    found = self.compile(Bundle(dict(row.files)))
+                    found = self.compile(Bundle(dict(row.files)), deploying=False)
                     self._definitions[version_id] = found
         return found
 
     def remember(self, version_id: int, definitions: Definitions) -> None:
         self._definitions[version_id] = definitions
 
-    def compile(self, bundle: Bundle) -> Definitions:
+    def compile(self, bundle: Bundle, deploying: bool = True) -> Definitions:
         return compile_bundle(bundle, roles=ROLES, topics=self.topics, sandbox=self.sandbox,
-                              form_checks=self.form_checks)
+                              form_checks=self.form_checks, deploying=deploying)
 
     def latest_version_id(self, session: Session) -> int:
-        version_id = session.scalar(select(DefinitionVersion.id).order_by(DefinitionVersion.id.desc()).limit(1))
+        """The current version, which new cases start on: the one last deployed, which may be an
+        earlier version deployed again (usecases/definitions.py), not the newest stored."""
+        version_id = session.scalar(select(DefinitionVersion.id).order_by(
+            DefinitionVersion.activation.desc(), DefinitionVersion.id.desc()).limit(1))
         if version_id is None:
             raise RuntimeError("no process definitions deployed: run `flask --app service.app deploy`")
         return version_id

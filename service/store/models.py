@@ -284,6 +284,8 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # 1: plain SHA-256 (rows written before migration 0011); 2: HMAC-SHA256 with AUDIT_KEY
     hash_version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
+    # a chain's newest event (the global chain's head is read under its lock on every append)
+    __table_args__ = (Index("ix_audit_chain", "instance_id", "id"),)
 
 
 class CalendarYear(Base):

@@ -9,6 +9,9 @@ definition_version.activation: deploying files makes their version current, a re
 earlier version included (a rollback); the highest activation is current, ties (and every row
 before this migration, at 0) by the newest id, which is what was current before.
 
+ix_audit_chain (instance_id, id): the global chain's newest event is read on every append to it,
+which now includes every case's first event (its anchor).
+
 Revision ID: 0011
 Revises: 0009
 Create Date: 2026-12-05 10:00:00
@@ -25,6 +28,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('hash_version', sa.Integer(), nullable=False, server_default='1'))
+        batch_op.create_index('ix_audit_chain', ['instance_id', 'id'], unique=False)
     with op.batch_alter_table('definition_version', schema=None) as batch_op:
         batch_op.add_column(sa.Column('activation', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('activated_at', sa.DateTime(), nullable=True))
@@ -37,4 +41,5 @@ def downgrade() -> None:
         batch_op.drop_column('activated_at')
         batch_op.drop_column('activation')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_chain')
         batch_op.drop_column('hash_version')

@@ -94,6 +94,8 @@ _CONTAINERS = (list, tuple, set, frozenset, Mapping, MappingView)
 
 
 _NESTED = (list, tuple, set, frozenset, dict)
+_FLAT = frozenset({list, tuple, set, frozenset})
+_NESTED_TYPES = frozenset(_NESTED)  # subclasses (rare in data) are seen by the slower look only
 
 
 def _size(value: Any, limit: int) -> int:
@@ -103,11 +105,19 @@ def _size(value: Any, limit: int) -> int:
     size, stack = 1, [value]
     while stack:
         item = stack.pop()
-        children = [*item.keys(), *item.values()] if isinstance(item, Mapping) else item
-        size += len(children)
-        if size > limit:
-            return size
-        stack.extend([child for child in children if isinstance(child, _NESTED)])
+        if type(item) in _FLAT or not isinstance(item, Mapping):
+            size += len(item)
+            if size > limit:
+                return size
+            if not _NESTED_TYPES.isdisjoint(map(type, item)):  # a C-speed look before a Python-speed one
+                stack.extend([child for child in item if isinstance(child, _NESTED)])
+        else:  # keys and values
+            size += 2 * len(item) + 4  # a mapping is slower to walk than a list
+            if size > limit:
+                return size
+            if not _NESTED_TYPES.isdisjoint(map(type, item.values())):
+                stack.extend([child for child in item.values() if isinstance(child, _NESTED)])
+            stack.extend([key for key in item if isinstance(key, tuple)])
     return size
 
 
@@ -130,12 +140,15 @@ def _text_size(value: Any, limit: int) -> int:
     return size
 
 
+_MEASURING = 10  # what measuring even a small container costs, in operations
+
+
 def _touch(value: Any) -> Any:
     """A value about to be compared, hashed or handed to a function: charged its size."""
     if type(value) in _FREE or type(value) is str:
         return value
     if isinstance(value, _CONTAINERS):
-        charge(_size(value, _left() + 1))
+        charge(_size(value, _left() + 1) + _MEASURING)
     return value
 
 

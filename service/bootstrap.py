@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .clock import SystemClock, TrainingClock
+from .config import DEVELOPMENT_AUDIT_KEY
 from .store.db import make_engine, make_session_factory
 from .usecases import audit
 from .usecases.context import Context
@@ -13,11 +14,12 @@ from .usecases.handlers import TOPICS
 from .usecases.notifications import InApp
 
 
-def build_context(database_url: str, clock=None, clock_kind: str = "system") -> Context:
+def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None) -> Context:
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     session_factory = make_session_factory(make_engine(database_url))
-    audit.install(session_factory)
+    # the audit chain's HMAC key: AUDIT_KEY (required in production, config.check), else the development one
+    audit.install(session_factory, (audit_key or DEVELOPMENT_AUDIT_KEY).encode())
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
     return Context(session_factory=session_factory, clock=clock, topics=set(TOPICS), form_checks=set(CHECKS),

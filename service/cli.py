@@ -35,6 +35,20 @@ def register(app: Flask) -> None:
             raise click.ClickException(str(error)) from None
         click.echo(f"version {version_id} {'deployed' if is_new else 'already deployed'}")
 
+    @app.cli.command("verify-audit")
+    def verify_audit():
+        """Check every audit chain (Art. 16, 18); the first broken event of each is printed and the
+        exit status is 1 if there is one. The result is recorded and seals what it found intact."""
+        from .usecases.audit import check
+        report = check(_ctx(), None)
+        for broken in report.breaks:
+            click.echo(f"被改动：{broken}")
+        click.echo(report.summary())
+        click.echo(f"全局链头（含本次校验记录）：{report.global_head}。请另行保存（如运维日志），"
+                   "与下次的对照，可发现整个日志被回退到从前")
+        if not report.intact:
+            click.get_current_context().exit(1)
+
     @app.cli.command("seed-demo")
     def seed_demo():
         """Jurisdictions, occupations, one user per role, institutions at several stages."""

@@ -1,6 +1,7 @@
 """Configuration from the environment; short keys."""
 from __future__ import annotations
 
+import hashlib
 import os
 
 # Keys that were ever published (the demo's, examples, the tests'): anyone can sign a session with them.
@@ -19,6 +20,9 @@ def from_env() -> dict:
         "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
         # reverse proxies in front of the service whose X-Forwarded-For is trusted (login throttling per address)
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0") or 0),
+        # HMAC key of the audit chain (usecases/audit.py); never stored in the database. Required
+        # in production; development and tests sign with a derived development key.
+        "AUDIT_KEY": os.environ.get("AUDIT_KEY", ""),
     }
 
 
@@ -40,3 +44,22 @@ def check(config: dict) -> None:
         if len(key) < MIN_KEY_LENGTH:
             raise RuntimeError(f"SECRET_KEY is {len(key)} characters long; production (ENVIRONMENT=production) "
                                f"needs at least {MIN_KEY_LENGTH} random characters")
+    _check_audit_key(config)
+
+
+MIN_AUDIT_KEY_LENGTH = 32
+# Signs the audit chain where no AUDIT_KEY is set (development, tests); derived, so it is the
+# same in every process of a development install, and refused in production.
+DEVELOPMENT_AUDIT_KEY = hashlib.sha256(b"skill-eval audit chain: development and tests only").hexdigest()
+
+
+def _check_audit_key(config: dict) -> None:
+    """Art. 16, 18: without its own strong key, anyone able to write the database could rewrite
+    the audit log and recompute its chain."""
+    if config.get("ENVIRONMENT") != "production":
+        return
+    key = config.get("AUDIT_KEY") or ""
+    if len(key) < MIN_AUDIT_KEY_LENGTH or key == DEVELOPMENT_AUDIT_KEY or len(set(key)) < 8:
+        raise RuntimeError(f"production needs AUDIT_KEY: a random secret of at least {MIN_AUDIT_KEY_LENGTH} "
+                           "characters, kept outside the database (e.g. `python -c 'import secrets; "
+                           "print(secrets.token_hex(32))'`); keep it: a new key breaks every chain signed before")

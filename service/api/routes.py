@@ -382,7 +382,9 @@ def definition_versions():
     rows = versions(ctx(), session["user_id"])
     newest = schemas.DefinitionsQueryIn().load(request.args)["files"] == "latest"
     return jsonify(items=[{"id": v.id, "hash": v.hash, "deployed_at": v.deployed_at.isoformat(),
-                           "deployed_by": v.deployed_by, **({"files": v.files} if newest and i == 0 else {})}
+                           "deployed_by": v.deployed_by, "is_current": v.is_current,
+                           "activated_at": v.activated_at.isoformat() if v.activated_at else None,
+                           "activated_by": v.activated_by, **({"files": v.files} if newest and i == 0 else {})}
                           for i, v in enumerate(rows)])
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import referencing
+import referencing.exceptions
 from lxml import etree
+from referencing.jsonschema import DRAFT202012
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
@@ -82,12 +86,18 @@ def parse_xml(text: str, file_name: str) -> etree._Element:
 
 
 def compile_bundle(bundle: Bundle, *, roles: set[str], topics: set[str], sandbox: Sandbox,
-                   form_checks: set[str] = frozenset()) -> Definitions:
-    """Parse and validate everything; the first problem found is raised as DefinitionError."""
+                   form_checks: set[str] = frozenset(), deploying: bool = True) -> Definitions:
+    """Parse and validate everything; the first problem found is raised as DefinitionError.
+
+    A version stored earlier (`deploying=False`) is loaded as it was accepted then: a form's
+    references are not checked again, since validation never follows one out of the form
+    (`NOTHING_REMOTE`), so a running case still opens and a submit says what is wrong."""
     result = Definitions(hash=bundle.hash, bundle=bundle)
     for path, text in bundle.files.items():
         if path.startswith("forms/"):
             result.forms[Path(path).stem] = _check_form(path, text, form_checks)
+            if deploying:
+                _check_references(path, result.forms[Path(path).stem])
         elif path.startswith("dmn/"):
             for decision in parse_decisions(text.encode("utf-8"), path, sandbox=sandbox):
                 if decision.id in result.decisions:
@@ -137,6 +147,54 @@ def _check_form(path: str, text: str, form_checks) -> dict:
         if check not in form_checks:
             raise DefinitionError(path, "x-checks", f"unknown check '{check}'; known: {sorted(form_checks)}")
     return schema
+
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _never_retrieve(uri: str):
+    raise referencing.exceptions.NoSuchResource(ref=uri)
+
+
+# SSRF: jsonschema's default registry fetches any `$ref` it does not hold (http://, file://…) in
+# the worker that validates a submit. This one holds only the form itself and never fetches.
+NOTHING_REMOTE: referencing.Registry = referencing.Registry(retrieve=_never_retrieve)  # type: ignore[call-arg]
+
+
+def _references(schema: Any, pointer: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(JSON pointer, keyword, value) of every `$ref`, `$dynamicRef`, `$id` and `$schema`."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            here = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if key in ("$ref", "$dynamicRef", "$id", "$schema") and isinstance(value, str):
+                yield here, key, value
+            else:
+                yield from _references(value, here)
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _references(value, f"{pointer}/{index}")
+
+
+def _check_references(path: str, schema: dict) -> None:
+    """A form is one file: a reference leads only inside it (`#…`) and to a definition that is
+    there. Anything else would make the server fetch a URL or read a file when a user submits."""
+    resolver = NOTHING_REMOTE.with_resource("", DRAFT202012.create_resource(schema)).resolver()
+    for pointer, keyword, value in _references(schema):
+        if keyword == "$schema":
+            if value.rstrip("#") != DIALECT:
+                raise DefinitionError(path, pointer,
+                                      f"$schema 只能是 {DIALECT}（JSON Schema 2020-12），不能是“{value}”")
+        elif keyword == "$id":
+            raise DefinitionError(path, pointer, f"表单中不能使用 $id（“{value}”）：它改变引用的基准地址，"
+                                  "表单的引用只能指向本文件内的定义")
+        elif not value.startswith("#"):
+            raise DefinitionError(path, pointer, f"{keyword} 只能引用本表单内的定义（以 # 开头，如 #/$defs/地址），"
+                                  f"不能引用外部网址或文件“{value}”：服务器不会去读取它")
+        else:
+            try:
+                resolver.lookup(value)
+            except referencing.exceptions.Unresolvable:
+                raise DefinitionError(path, pointer, f"{keyword}“{value}”指向的定义在本表单中不存在") from None
 
 
 def _check_document(path, root, result: Definitions, roles, topics, sandbox: Sandbox):

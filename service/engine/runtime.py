@@ -66,7 +66,8 @@ class ScriptEngine(PythonScriptEngine):
         raise WorkflowError("script tasks are not supported")
 
     def decide(self, decision_ref: str, task) -> dict:
-        result = self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
+        with self.sandbox.budget():  # the table's cells share one evaluation's budget
+            result = self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
         self.trail.append(SystemStep("decision", task.task_spec.bpmn_id, task.task_spec.bpmn_name, result))
         return result
 

@@ -185,6 +185,11 @@ class DefinitionVersion(Base):
     files: Mapped[dict] = mapped_column(JSON)
     deployed_at: Mapped[datetime] = mapped_column(DateTime)
     deployed_by: Mapped[str] = mapped_column(String(50))
+    # Deploying makes a version current, an earlier one again included (a rollback): the highest
+    # activation is current (ties, e.g. 0 before anything was activated, by the newest id).
+    activation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    activated_by: Mapped[str | None] = mapped_column(String(50))
 
 
 class ProcessInstance(Base):
@@ -299,6 +304,10 @@ class AuditEvent(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: plain SHA-256 (rows written before migration 0013); 2: HMAC-SHA256 with AUDIT_KEY
+    hash_version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
+    # a chain's newest event (the global chain's head is read under its lock on every append)
+    __table_args__ = (Index("ix_audit_chain", "instance_id", "id"),)
 
 
 class CalendarYear(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..domain import calendar as cal
 from ..engine.definitions import Bundle, Definitions, compile_bundle
 from ..engine.runtime import Engine
-from ..engine.sandbox import Sandbox
+from ..engine.sandbox import Sandbox, charge
 from ..store.db import read_only
 from ..store.models import CalendarYear, DefinitionVersion
 
@@ -52,12 +52,16 @@ class Context:
         """The only functions BPMN and DMN expressions may call (documented in docs/analysts.md)."""
         return {
             "today": lambda: self.today().isoformat(),
-            "working_days_after": lambda start, n: self.current_calendar().working_days_after(
-                _as_date(start), int(n)).isoformat(),
+            "working_days_after": self._working_days_after,
             "end_of": lambda day: cal.end_of(_as_date(day)).isoformat(),
             "add_years": lambda day, n: cal.add_years(_as_date(day), int(n)).isoformat(),
             "add_days": lambda day, n: cal.add_days(_as_date(day), int(n)).isoformat(),
         }
+
+    def _working_days_after(self, start, n) -> str:
+        days = int(n)
+        charge(days)  # a day at a time: a huge n costs the expression's budget, not minutes
+        return self.current_calendar().working_days_after(_as_date(start), days).isoformat()
 
     def current_calendar(self) -> cal.WorkingCalendar:
         """Analyst-entered years, re-read at most every 30 s so other processes see new entries."""
@@ -80,19 +84,22 @@ class Context:
                 found = self._definitions.get(version_id)
                 if found is None:
                     row = session.get(DefinitionVersion, version_id)
-                    found = self.compile(Bundle(dict(row.files)))
+                    found = self.compile(Bundle(dict(row.files)), deploying=False)
                     self._definitions[version_id] = found
         return found
 
     def remember(self, version_id: int, definitions: Definitions) -> None:
         self._definitions[version_id] = definitions
 
-    def compile(self, bundle: Bundle) -> Definitions:
+    def compile(self, bundle: Bundle, deploying: bool = True) -> Definitions:
         return compile_bundle(bundle, roles=ROLES, topics=self.topics, sandbox=self.sandbox,
-                              form_checks=self.form_checks)
+                              form_checks=self.form_checks, deploying=deploying)
 
     def latest_version_id(self, session: Session) -> int:
-        version_id = session.scalar(select(DefinitionVersion.id).order_by(DefinitionVersion.id.desc()).limit(1))
+        """The current version, which new cases start on: the one last deployed, which may be an
+        earlier version deployed again (usecases/definitions.py), not the newest stored."""
+        version_id = session.scalar(select(DefinitionVersion.id).order_by(
+            DefinitionVersion.activation.desc(), DefinitionVersion.id.desc()).limit(1))
         if version_id is None:
             raise RuntimeError("no process definitions deployed: run `flask --app service.app deploy`")
         return version_id

@@ -26,6 +26,7 @@ from ..store.models import (
     Setting,
     User,
 )
+from .definitions import form_validator
 
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 DEFAULT_QUOTA = 3  # Art. 7: 原则上本辖区内1个职业不超过3家社会培训评价组织
@@ -40,7 +41,7 @@ def fresh_fields(form: dict) -> list[str]:
 
 def validate(session: Session, user: User, schema: dict, data: dict, context: dict) -> dict[str, str]:
     checker = _format_checker(session, user)
-    validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
+    validator = form_validator(schema, checker)  # never fetches a $ref (SSRF): usecases/definitions.py
     errors: dict[str, str] = {}
     for error in validator.iter_errors(data):
         path = "/".join(str(p) for p in error.absolute_path)

@@ -73,7 +73,8 @@ def test_every_answer_carries_the_content_security_policy_and_names_no_framework
 
 def test_production_answers_ask_browsers_for_https_only(ctx):
     production = create_app({"DATABASE_URL": "unused", "SECRET_KEY": "9f2c4e7a1b8d3f6e0a5c9b2d7e4f1a8c",
-                             "ENVIRONMENT": "production", "TESTING": True}, context=ctx)
+                             "ENVIRONMENT": "production", "TESTING": True,
+                             "AUDIT_KEY": "3f9c1e7a5b2d48c6a0e4f7b91d3c5e8a27b4f6d0c9e1a3b5"}, context=ctx)
     response = production.test_client().get("/directory")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
 

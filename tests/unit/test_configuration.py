@@ -8,8 +8,11 @@ from service import config
 STRONG = "9f2c4e7a1b8d3f6e0a5c9b2d7e4f1a8c"
 
 
+AUDIT_KEY = "3f9c1e7a5b2d48c6a0e4f7b91d3c5e8a27b4f6d0c9e1a3b5"  # a strong one: these tests are about SECRET_KEY
+
+
 def production(**settings):
-    return {"CLOCK": "system", "ENVIRONMENT": "production", **settings}
+    return {"CLOCK": "system", "ENVIRONMENT": "production", "AUDIT_KEY": AUDIT_KEY, **settings}
 
 
 @pytest.mark.parametrize("key", ["", None])

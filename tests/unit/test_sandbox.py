@@ -1,12 +1,14 @@
+import time
 from datetime import date
 
 import pytest
 
 from service.engine.errors import ExpressionError
-from service.engine.sandbox import Sandbox
+from service.engine.sandbox import MAX_OPERATIONS, MAX_SEQUENCE_LENGTH, Sandbox, charge
 
 
 def working_days_after(start, days):
+    charge(days)  # as the service's own does: a day at a time
     return f"{start}+{days}"
 
 
@@ -143,11 +145,11 @@ def test_escape_is_refused_at_compile(sandbox, expression):
 # --- escapes: compile, but fail safely when run ---------------------------------------------------------
 
 RUNTIME_ESCAPES = [
-    ("9**9**9", "number too large"),
-    ("'a'*10**9", "longer than"),
-    ("[0] * 10**9", "longer than"),
-    ("10**9 * 'a'", "longer than"),
-    ("'%*d' % (10**9, 1)", "'%' is not allowed"),
+    ("n ** n", "数值过大"),
+    ("'a' * n", "构造的值超过上限"),
+    ("[0] * n", "构造的值超过上限"),
+    ("n * 'a'", "构造的值超过上限"),
+    ("'%*d' % (n, 1)", "'%' is not allowed"),
     ("(x for x in l).gi_frame", "cannot read 'gi_frame'"),
     ("x.real", "cannot read 'real'"),
 ]
@@ -156,7 +158,105 @@ RUNTIME_ESCAPES = [
 @pytest.mark.parametrize(("expression", "problem"), RUNTIME_ESCAPES)
 def test_escape_fails_safely_when_run(sandbox, expression, problem):
     with pytest.raises(ExpressionError, match=problem):
-        sandbox.evaluate(expression, {"x": 1, "l": [1]})
+        sandbox.evaluate(expression, {"x": 1, "l": [1], "n": 10**9})
+
+
+# --- bounds: time and memory (Art. 19 complaints are anonymous: an expression runs for anyone) ---------
+
+# Known before anything runs: refused when the model is deployed, naming the bound.
+REFUSED_AT_DEPLOY = [
+    ("sum([[1]*10000 for c in 'a'*300], [])", "sum 只用于数字求和"),  # issue 11: 1.3 s per complaint
+    ("sum([[1]*10000 for c in 'a'*300], 0)", f"一次求值最多{MAX_OPERATIONS}步"),
+    ("sum([[1]] * 10000, [])", "sum 只用于数字求和"),
+    ("len(str([[1]*10000]*10000))", f"一次求值最多{MAX_OPERATIONS}步"),
+    ("[[1]*10000]*10000 == [[1]*10000]*10000", f"一次求值最多{MAX_OPERATIONS}步"),
+    ("len([c for c in 'a'*10000 + 'b'])", f"最多{MAX_SEQUENCE_LENGTH}项"),
+    ("'a' * 10**9", f"最多{MAX_SEQUENCE_LENGTH}项"),
+    ("[0] * 10001", f"最多{MAX_SEQUENCE_LENGTH}项"),
+    ("10**9 * 'a'", f"最多{MAX_SEQUENCE_LENGTH}项"),
+    ("9**9**9", "数值过大"),
+    ("[x * 2 for x in [1] * 10000] == [y for y in 'b' * 10000]", f"一次求值最多{MAX_OPERATIONS}步"),
+    ("len([[0] * 5000 for c in 'a' * 100])", f"一次求值最多{MAX_OPERATIONS}步"),
+]
+
+
+@pytest.mark.parametrize(("expression", "bound"), REFUSED_AT_DEPLOY)
+def test_a_costly_constant_expression_is_refused_at_deploy(sandbox, expression, bound):
+    with pytest.raises(ExpressionError, match=bound) as caught:
+        sandbox.check(expression)
+    assert caught.value.expression == expression
+
+
+LONG_TEXT = "申请 " * 50_000
+MANY = list(range(5_000))
+NESTED = [[1] * 5_000]
+
+# Known only with the data (the due date of a complaint sees what the public typed): stopped
+# after the budget or at the size bound, in milliseconds.
+STOPPED_AT_RUN_TIME = [
+    ("sum(len(x) for x in text)", "运算量超过上限"),
+    ("len(text.split())", "运算量超过上限"),
+    ("len(text.upper())", "运算量超过上限"),
+    ("len(f'{many}')", "构造的值超过上限"),
+    ("len(str(many))", "构造的值超过上限"),
+    ("[many == many[:] for c in text]", "运算量超过上限"),
+    ("[many[:] for c in text]", "运算量超过上限"),
+    ("[len(many) for c in text]", "运算量超过上限"),
+    ("[x in many for x in many]", "运算量超过上限"),
+    ("[sum(many) for c in text]", "运算量超过上限"),
+    ("[sorted(many) for c in text]", "运算量超过上限"),
+    ("sorted([many] * 10000)", "运算量超过上限"),
+    ("(nested * 10000) == (nested * 10000)", "运算量超过上限"),
+    ("len({(t,) for t in [(tuple_ * 10000,) * 10000]})", "运算量超过上限"),
+    ("str(nested * 2)", "构造的值超过上限"),
+    ("[f'{s}{s}' for c in text]", "构造的值超过上限"),
+    ("[s + s for c in text]", "构造的值超过上限"),
+    ("len(" + "+".join(["s"] * 300) + ")", "构造的值超过上限"),
+    ("len(f'" + "{s}" * 2000 + "')", "运算量超过上限"),
+    ("sum([many, many], empty)", "sum 只用于数字求和"),
+    ("[c for c in text]", "构造的值超过上限"),
+    ("working_days_after(s, 10**9)", "运算量超过上限"),
+    ("[working_days_after(s, 400) for c in text]", "运算量超过上限"),
+]
+
+
+@pytest.mark.parametrize(("expression", "bound"), STOPPED_AT_RUN_TIME)
+def test_a_costly_expression_is_stopped_within_milliseconds(sandbox, expression, bound):
+    context = {"text": LONG_TEXT, "many": MANY, "nested": NESTED, "s": "a" * 10_000, "tuple_": (0,), "empty": []}
+    sandbox.check(expression)  # nothing in it is known before the data
+    started = time.thread_time()
+    with pytest.raises(ExpressionError, match=bound) as caught:
+        sandbox.evaluate(expression, context)
+    # CPU time of this thread, so a busy machine does not fail it; each took seconds before
+    assert time.thread_time() - started < 0.5
+    assert caught.value.expression == expression
+
+
+def test_model_functions_charge_their_loops(sandbox):
+    assert sandbox.evaluate("working_days_after(s, 5)", {"s": "d"}) == "d+5"
+    with pytest.raises(ExpressionError, match="运算量超过上限"):
+        sandbox.evaluate(f"working_days_after(s, {MAX_OPERATIONS + 1})", {"s": "d"})
+
+
+def test_the_budget_is_per_evaluation_and_shared_within_a_decision(sandbox):
+    half = "len([c for c in text])"  # about half the budget in items charged
+    context = {"text": "a" * 9_000}
+    for _ in range(3):
+        assert sandbox.evaluate(half, context) == 9_000
+    with pytest.raises(ExpressionError, match="运算量超过上限"):
+        with sandbox.budget():
+            for _ in range(10):
+                sandbox.evaluate(half, context)
+
+
+def test_ordinary_data_stays_far_inside_the_bounds(sandbox):
+    scope = [{"occupation_code": f"6-31-01-{i:02}", "level": "三级", "assessors": 5} for i in range(200)]
+    context = {"scope": scope, "unmet": [], "kind": "social_org", "opinion": "同意" * 500}
+    assert sandbox.evaluate("len(unmet) > 0 or kind == 'social_org'", context) is True
+    assert sandbox.evaluate("min(s.assessors for s in scope) >= 5", context) is True
+    assert len(sandbox.evaluate("sorted({s.occupation_code for s in scope})", context)) == 200
+    assert sandbox.evaluate("[s for s in scope if s.level == '三级'] == scope", context) is True
+    assert sandbox.evaluate("f'{kind}：{opinion}'", context).startswith("social_org：同意")
 
 
 def test_function_names_must_be_public():

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import operator
 import textwrap
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from types import CodeType
 from typing import Any
 
@@ -67,6 +69,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # use, so an expression cannot reach or replace them.
 _ATTR = "__sandbox_attr__"
 _BINOP = "__sandbox_binop__"
+_DECIMAL = "__sandbox_decimal__"
 
 
 class _Refused(Exception):
@@ -82,7 +85,7 @@ class Sandbox:
                 raise ValueError(f"function name {name!r} cannot be called from an expression")
         # Functions are put after the context in the namespace so a variable can never replace them.
         self._callables: dict[str, Callable[..., Any]] = {**SAFE_BUILTINS, **functions}
-        self._helpers = {_ATTR: _read_attribute, _BINOP: _guarded_binop, "__builtins__": {}}
+        self._helpers = {_ATTR: _read_attribute, _BINOP: _guarded_binop, _DECIMAL: Decimal, "__builtins__": {}}
         self._compile_expression = functools.lru_cache(maxsize=_CACHE_SIZE)(self._build_expression)
         self._compile_script = functools.lru_cache(maxsize=_CACHE_SIZE)(self._build_script)
 
@@ -159,7 +162,7 @@ def _checked_compile(original: str, text: str, mode: str, checker: _Checker) -> 
     try:
         tree = ast.parse(text, mode=mode)
         checker.visit(tree)
-        tree = ast.fix_missing_locations(_Guard().visit(tree))
+        tree = ast.fix_missing_locations(_Guard(text).visit(tree))
         return compile(tree, "<expression>", mode)
     except SyntaxError as exc:
         raise ExpressionError(original, f"syntax error: {exc.msg}") from None
@@ -286,6 +289,17 @@ def _node_name(node: ast.AST) -> str:
 class _Guard(ast.NodeTransformer):
     """Routes attribute reads and size-risky operators through checked helpers."""
 
+    def __init__(self, source: str = "") -> None:
+        self._source = source
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        # Numbers are exact decimals, as in FEEL (DMN 1.5, 10.3.2.3.1) and in case data (JSON numbers
+        # with a fraction are read as Decimal): 0.1 * 3 == 0.3. The literal as written ("1.10").
+        if type(node.value) is not float:
+            return node
+        text = ast.get_source_segment(self._source, node) or repr(node.value)
+        return ast.Call(ast.Name(_DECIMAL, ast.Load()), [ast.Constant(text)], [])
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if isinstance(node.func, ast.Attribute):
             # A whitelisted method call stays a real attribute; its receiver is still guarded.
@@ -313,7 +327,23 @@ class _Guard(ast.NodeTransformer):
         return self.visit(ast.Assign([ast.Name(node.target.id, ast.Store())], value))
 
 
-_GUARDED = {ast.Mult: "*", ast.Pow: "**", ast.Mod: "%"}
+_GUARDED = {ast.Mult: "*", ast.Pow: "**", ast.Mod: "%",
+            # only so that a float meeting a Decimal is made exact first (see _exact_pair)
+            ast.Add: "+", ast.Sub: "-", ast.Div: "/", ast.FloorDiv: "//"}
+_PLAIN = {"+": operator.add, "-": operator.sub, "/": operator.truediv, "//": operator.floordiv}
+
+
+def _exact_pair(left: Any, right: Any) -> tuple[Any, Any]:
+    """Arithmetic on a float (case data saved before numbers were decimals, len(x) / 2) is done on
+    the decimal it prints, so 0.1 * 3 is 0.3 and a Decimal beside it is not refused by Python."""
+    if type(left) is float or type(right) is float:
+        if isinstance(left, (int, float, Decimal)) and isinstance(right, (int, float, Decimal)):
+            return _decimal(left), _decimal(right)
+    return left, right
+
+
+def _decimal(value: int | float | Decimal) -> Decimal | int:
+    return Decimal(repr(value)) if type(value) is float else value
 
 
 def _read_attribute(value: Any, name: str) -> Any:
@@ -330,6 +360,9 @@ def _read_attribute(value: Any, name: str) -> Any:
 
 
 def _guarded_binop(symbol: str, left: Any, right: Any) -> Any:
+    left, right = _exact_pair(left, right)
+    if symbol in _PLAIN:
+        return _PLAIN[symbol](left, right)
     if symbol == "*":
         for sequence, count in ((left, right), (right, left)):
             if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):

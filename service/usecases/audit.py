@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 
 from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,10 +26,16 @@ COLUMNS = ("at", "actor_id", "actor_name", "action", "instance_id", "institution
            "opinion", "data", "prev_hash", "hash")
 
 
+def _plain(value):
+    # A Decimal (exact case data) digests as the number it is, so the event read back from its JSON
+    # column digests alike, and events written before numbers were decimals (floats) still verify.
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
 def _digest(prev_hash: str, event: AuditEvent) -> str:
     body = json.dumps([prev_hash, event.at.isoformat(), event.actor_id, event.actor_name, event.action,
                        event.instance_id, event.institution_id, event.task_name, event.opinion, event.data],
-                      ensure_ascii=False, sort_keys=True, default=str)
+                      ensure_ascii=False, sort_keys=True, default=_plain)
     return hashlib.sha256(body.encode()).hexdigest()
 
 

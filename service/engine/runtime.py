@@ -65,8 +65,8 @@ class ScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
         raise WorkflowError("script tasks are not supported")
 
-    def decide(self, decision_ref: str, task) -> dict:
-        result = self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
+    def decide(self, decision_ref: str, task, result_variable: str | None = None) -> dict:
+        result = self.definitions.decisions[decision_ref].outcome(task.data, self.sandbox, result_variable)
         self.trail.append(SystemStep("decision", task.task_spec.bpmn_id, task.task_spec.bpmn_name, result))
         return result
 

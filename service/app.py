@@ -11,6 +11,7 @@ from werkzeug.serving import WSGIRequestHandler
 from . import config as configuration
 from . import edge
 from .bootstrap import build_context
+from .json_provider import JSONProvider
 from .usecases.filing import MAX_ATTACHMENT
 
 SERVER = "skill-eval"  # the Server header: names no framework or version
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
         # one file per request (the task page uploads each as it is chosen) and its form around it
         MAX_CONTENT_LENGTH=MAX_ATTACHMENT + 1024 * 1024,
     )
+    app.json = JSONProvider(app)  # numbers with a fraction are exact Decimals, in and out
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     app.config.update({k: v for k, v in settings.items() if k not in ("SECRET_KEY",)})
     app.extensions["context"] = context or build_context(settings["DATABASE_URL"],

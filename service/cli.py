@@ -55,6 +55,12 @@ def register(app: Flask) -> None:
         from .seed import seed_demo as run
         click.echo(run(_ctx()))
 
+    @app.cli.command("load-reference")
+    def load_reference():
+        """Jurisdictions and occupations from data/; refreshes which occupations may be filed (Art. 4)."""
+        from .usecases.reference import reload
+        click.echo(reload(_ctx()))
+
     @app.cli.command("fire-timers")
     @click.option("--as-of", default=None, help="fire what was due at this instant (ISO), e.g. catch-up")
     def fire_timers(as_of):

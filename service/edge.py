@@ -9,11 +9,11 @@ cannot take is refused here with a 400 and a Chinese message, never left to beco
 """
 from __future__ import annotations
 
-import json
-
-from flask import request
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
+
+from .domain.numbers import MAX_MAGNITUDE, NotANumber
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns
 MAX_PAGE = 100_000
@@ -55,7 +55,9 @@ def json_body() -> dict:
     if not request.is_json:
         raise UnsupportedMediaType("请以 JSON 格式提交（请求头 Content-Type: application/json）")
     try:
-        body = json.loads(request.get_data(cache=True) or b"{}")
+        body = current_app.json.loads(request.get_data(cache=True) or b"{}")  # numbers as the app reads them
+    except NotANumber:
+        raise Refused(f"请求体中有数字超出允许范围（绝对值不超过1e{MAX_MAGNITUDE}），请核对后重试") from None
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise Refused("请求体不是有效的 JSON，或嵌套层数过多") from None
     if not isinstance(body, dict):

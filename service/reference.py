@@ -10,16 +10,26 @@ from .domain.occupations import index_by_code, load_catalogue
 from .store.models import Jurisdiction, Occupation
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+SKILL_OVERRIDES = DATA / "occupations-skill-overrides.csv"  # Art. 4 corrections the analysts keep
 
 
 def load_reference_data(session) -> None:
-    """Idempotent: rows already present are left alone."""
+    """Idempotent: jurisdictions and occupations already present are left alone, except the flags
+    that decide what may be filed (Art. 4 skill-type, Art. 8.2/9.2 access-type), which follow the
+    data files, so an analyst's correction takes effect the next time reference data loads."""
     if session.scalar(select(Jurisdiction.code).limit(1)) is None:
         with open(DATA / "jurisdictions.csv", encoding="utf-8") as f:
             session.add_all(Jurisdiction(**row) for row in csv.DictReader(f))
+    catalogue = index_by_code(load_catalogue(DATA / "occupations-2022.csv", DATA / "occupations-demo.csv",
+                                             SKILL_OVERRIDES))
     if session.scalar(select(Occupation.code).limit(1)) is None:
-        catalogue = index_by_code(load_catalogue(DATA / "occupations-2022.csv", DATA / "occupations-demo.csv"))
         session.add_all(Occupation(code=o.code, name=o.name, level=o.level, definition=o.definition or "",
-                                   is_digital=o.is_digital, is_green=o.is_green, access_type=o.access_type)
+                                   is_digital=o.is_digital, is_green=o.is_green, access_type=o.access_type,
+                                   is_skill=o.is_skill)
                         for o in catalogue.values())
+    else:
+        for row in session.scalars(select(Occupation)):
+            found = catalogue.get(row.code)
+            if found is not None and (row.is_skill, row.access_type) != (found.is_skill, found.access_type):
+                row.is_skill, row.access_type = found.is_skill, found.access_type
     session.flush()

@@ -68,8 +68,10 @@ def check_scope(
         seen.add((occupation_code, level_code))
         if found is None:
             errors.append(f"职业编码{label}不在国家职业分类大典中，不能备案（第八条第2项、第九条第2项）")
-        elif not found.is_fileable:
+        elif not found.is_occupation:
             errors.append(f"{label}是职业类别而非具体职业（细类），请选择具体职业（第四条）")
+        elif not found.is_skill:
+            errors.append(f"第四条：{label}不是技能类职业（工种），不能备案")
         elif found.access_type:
             errors.append(f"{label}属于准入类职业资格，不得备案职业技能等级认定（第八条第2项、第九条第2项）")
         if level is None:

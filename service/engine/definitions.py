@@ -236,6 +236,10 @@ def _check_document(path, root, result: Definitions, roles, topics, sandbox: San
             ref = node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef")
             if ref not in result.decisions:
                 raise DefinitionError(path, node.get("id"), f"decision '{ref}' does not exist in dmn/")
+            problem = result.decisions[ref].binding_problem(node.get(f"{{{CAMUNDA_MODEL_NS}}}resultVariable"),
+                                                            node.get(f"{{{CAMUNDA_MODEL_NS}}}mapDecisionResult"))
+            if problem:
+                raise DefinitionError(path, node.get("id"), problem)
         for node in process.iter(f"{{{BPMN_NS}}}serviceTask"):
             topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
             if topic not in topics:

@@ -29,6 +29,7 @@ class ExternalServiceTaskParser(CamundaTaskParser):
 class DecisionTaskParser(CamundaTaskParser):
     def create_task(self):
         return self.spec_class(self.spec, self.bpmn_id, decision_ref=self.get_decision_ref(self.node),
+                               result_variable=self.node.get(f"{{{CAMUNDA_MODEL_NS}}}resultVariable") or None,
                                **self.bpmn_attributes)
 
     @staticmethod

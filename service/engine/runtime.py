@@ -65,9 +65,9 @@ class ScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
         raise WorkflowError("script tasks are not supported")
 
-    def decide(self, decision_ref: str, task) -> dict:
+    def decide(self, decision_ref: str, task, result_variable: str | None = None) -> dict:
         with self.sandbox.budget():  # the table's cells share one evaluation's budget
-            result = self.definitions.decisions[decision_ref].evaluate(task.data, self.sandbox)
+            result = self.definitions.decisions[decision_ref].outcome(task.data, self.sandbox, result_variable)
         self.trail.append(SystemStep("decision", task.task_spec.bpmn_id, task.task_spec.bpmn_name, result))
         return result
 

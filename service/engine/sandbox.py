@@ -274,7 +274,21 @@ def _read_attribute(value: Any, name: str) -> Any:
 _NUMBERS = frozenset({int, float, bool, Decimal})
 
 
+def _exact_pair(left: Any, right: Any) -> tuple[Any, Any]:
+    """Arithmetic on a float (case data saved before numbers were decimals, len(x) / 2) is done on
+    the decimal it prints, so 0.1 * 3 is 0.3 and a Decimal beside it is not refused by Python."""
+    if type(left) is float or type(right) is float:
+        if isinstance(left, (int, float, Decimal)) and isinstance(right, (int, float, Decimal)):
+            return _decimal(left), _decimal(right)
+    return left, right
+
+
+def _decimal(value: int | float | Decimal) -> Decimal | int:
+    return Decimal(repr(value)) if type(value) is float else value
+
+
 def _binop(symbol: str, left: Any, right: Any) -> Any:
+    left, right = _exact_pair(left, right)
     if type(left) in _NUMBERS and type(right) in _NUMBERS:
         if symbol == "*" and type(left) is int and type(right) is int:
             if left.bit_length() + right.bit_length() > MAX_INT_BITS:
@@ -312,6 +326,7 @@ _HELPERS: dict[str, Any] = {
     "__sandbox_attr__": _read_attribute, "__sandbox_binop__": _binop, "__sandbox_touch__": _touch,
     "__sandbox_member__": _member, "__sandbox_built__": _built, "__sandbox_copied__": _copied,
     "__sandbox_loop__": _loop, "__sandbox_text__": _text, "__sandbox_method__": _method,
+    "__sandbox_decimal__": Decimal,
     "__builtins__": {},
 }
 
@@ -447,7 +462,7 @@ def _checked_compile(original: str, text: str, mode: str, checker: _Checker) -> 
         cost = _estimate(tree).cost
         if cost > MAX_OPERATIONS:
             raise _Refused(f"{BUDGET_EXCEEDED}，其中的常量部分已需约{cost}步")
-        tree = ast.fix_missing_locations(_Guard().visit(tree))
+        tree = ast.fix_missing_locations(_Guard(text).visit(tree))
         return compile(tree, "<expression>", mode)
     except SyntaxError as exc:
         raise ExpressionError(original, f"syntax error: {exc.msg}") from None
@@ -683,6 +698,17 @@ def _touched(node: ast.expr) -> ast.expr:
 class _Guard(ast.NodeTransformer):
     """Routes attribute reads, operators and everything that walks or builds a value through the
     checked helpers above."""
+
+    def __init__(self, source: str = "") -> None:
+        self._source = source
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        # Numbers are exact decimals, as in FEEL (DMN 1.5, 10.3.2.3.1) and in case data (JSON numbers
+        # with a fraction are read as Decimal): 0.1 * 3 == 0.3. The literal as written ("1.10").
+        if type(node.value) is not float:
+            return node
+        text = ast.get_source_segment(self._source, node) or repr(node.value)
+        return _helper("decimal", ast.Constant(text))
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         args = [_touched(self.visit(arg)) for arg in node.args]

@@ -45,14 +45,16 @@ class ExternalServiceTask(ServiceTask):
 
 
 class DecisionTask(ServiceTask):
-    """`bpmn:businessRuleTask camunda:decisionRef="…"` evaluated by our DMN engine."""
+    """`bpmn:businessRuleTask camunda:decisionRef="…"` evaluated by our DMN engine; with
+    `camunda:resultVariable` the decision's result goes under that name, else its outputs by name."""
 
-    def __init__(self, wf_spec, bpmn_id, decision_ref, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, decision_ref, result_variable=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.decision_ref = decision_ref
+        self.result_variable = result_variable
 
     def _execute(self, task):
-        task.data.update(task.workflow.script_engine.decide(self.decision_ref, task))
+        task.data.update(task.workflow.script_engine.decide(self.decision_ref, task, self.result_variable))
         return True
 
 

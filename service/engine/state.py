@@ -13,11 +13,17 @@ then writes the text json would write, in a tenth of the time.
 check that the two agree byte for byte at every step (tests/processes/conftest.py), and the
 benchmark measures SpiffWorkflow alone with it. SpiffWorkflow is pinned in pyproject.toml; a
 new release must pass those tests before it is let in.
+
+Numbers with a fraction are Decimals (exact, as FEEL's: case data from JSON, forms and decision
+tables). JSON has no decimal type and a float would lose them (0.1 + 0.2), so a Decimal is written
+the way SpiffWorkflow writes any registered type, `{"value": "0.30", "typename": "Decimal"}`, and
+its registry restores it with its exact digits; both converters share that registration.
 """
 from __future__ import annotations
 
 import json
 from copy import copy
+from decimal import Decimal
 from uuid import UUID
 
 import orjson
@@ -131,6 +137,14 @@ class StateConverter(BpmnWorkflowConverter):
         task.data = data
 
 
+def _decimal_to_dict(value: Decimal) -> dict:
+    return {"value": str(value)}
+
+
+def _decimal_from_dict(dct: dict) -> Decimal:
+    return Decimal(dct["value"])
+
+
 class States:
     """A workflow to the text stored for it, and back."""
 
@@ -139,7 +153,9 @@ class States:
                   # events seen by a waiting gateway are kept in the state: our timers too
                   ClockTimeDate: CAMUNDA_CONFIG[TimeDateEventDefinition],
                   ClockDuration: CAMUNDA_CONFIG[DurationTimerEventDefinition]}
-        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+        registry = BpmnWorkflowSerializer.configure(config)
+        registry.register(Decimal, _decimal_to_dict, _decimal_from_dict)  # typename "Decimal"
+        self.serializer = BpmnWorkflowSerializer(registry)
         self._dumps, self._loads = dumps, loads
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
@@ -152,6 +168,10 @@ class States:
 def _json_default(value):
     if hasattr(value, "isoformat"):  # datetime, date, time
         return value.isoformat()
+    if isinstance(value, Decimal):
+        # Task data is not walked by the registry (SpiffWorkflow's TaskConverter leaves it as it
+        # is), so its Decimals reach the JSON writer: written as the registry writes them.
+        return {**_decimal_to_dict(value), "typename": "Decimal"}
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

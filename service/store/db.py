@@ -8,11 +8,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .json_codec import JSON_COLUMNS
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # isolation_level=None hands transaction control to us: see _begin_immediate.
-        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None}, hide_parameters=True,
+                               **JSON_COLUMNS)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):
@@ -33,7 +36,8 @@ def make_engine(url: str) -> Engine:
 
         return engine
     # the driver in autocommit: BEGIN is ours, sent with the first statement (see _begin_with_first)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", hide_parameters=True)  # no phones in the log
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", hide_parameters=True,  # no phones in the log
+                           **JSON_COLUMNS)
     _ping_when_idle(engine)
     _begin_with_first(engine)
     return engine

@@ -39,6 +39,7 @@ class Occupation(Base):
     is_digital: Mapped[bool] = mapped_column(Boolean, default=False)
     is_green: Mapped[bool] = mapped_column(Boolean, default=False)
     access_type: Mapped[bool] = mapped_column(Boolean, default=False)  # 准入类: not fileable (Art. 8.2, 9.2)
+    is_skill: Mapped[bool] = mapped_column(Boolean, default=False)  # Art. 4: 技能类职业（工种）, fileable
 
 
 class User(Base):

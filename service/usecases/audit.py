@@ -41,6 +41,7 @@ import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import SimpleNamespace
 
 from sqlalchemy import event, select, text, update
@@ -64,9 +65,15 @@ KEY = "audit_key"  # the session.info entry install() puts the key in
 CASE_OPENED, VERIFIED = "case_opened", "audit_verified"
 
 
+def _plain(value):
+    # A Decimal (exact case data) digests as the number it is, so the event read back from its JSON
+    # column digests alike, and events written before numbers were decimals (floats) still verify.
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
 def _keyed_digest(key: bytes, prev_hash: str, row: Mapping) -> str:
     body = json.dumps([KEYED, prev_hash, row["at"].isoformat(), *(row[name] for name in FIELDS[1:])],
-                      ensure_ascii=False, sort_keys=True, default=str)
+                      ensure_ascii=False, sort_keys=True, default=_plain)
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
@@ -74,7 +81,7 @@ def _legacy_digest(prev_hash: str, row: Mapping) -> str:
     """The unkeyed hash of rows written before migration 0013, exactly as it was computed."""
     body = json.dumps([prev_hash, row["at"].isoformat(), row["actor_id"], row["actor_name"], row["action"],
                        row["instance_id"], row["institution_id"], row["task_name"], row["opinion"], row["data"]],
-                      ensure_ascii=False, sort_keys=True, default=str)
+                      ensure_ascii=False, sort_keys=True, default=_plain)
     return hashlib.sha256(body.encode()).hexdigest()
 
 

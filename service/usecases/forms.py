@@ -121,7 +121,8 @@ def _occupation_lookup(session: Session):
     def lookup(code):
         row = session.get(Occupation, code)
         return None if row is None else OccupationRule(row.code, row.name, row.level, row.definition,
-                                                       row.is_digital, row.is_green, row.access_type)
+                                                       row.is_digital, row.is_green, row.access_type,
+                                                       row.is_skill)
     return lookup
 
 

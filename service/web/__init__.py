@@ -41,7 +41,9 @@ def register(app: Flask) -> None:
 
     @app.get("/reference/occupations.json")
     def occupations():
-        response = jsonify(_reference(app)["occupations"])
+        # the picker offers only what may be filed: skill-type (Art. 4), not access-type (Art. 8.2, 9.2)
+        response = jsonify([{"code": o["code"], "name": o["name"]} for o in _reference(app)["occupations"]
+                            if o["fileable"]])
         response.cache_control.max_age = 3600
         return response
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
+from ..domain.numbers import parse_decimal
+
 OPINION = "opinion"
 
 
@@ -113,10 +115,10 @@ def _value(kind: str, raw: str):
             return raw
     if kind == "number":
         try:
-            number = float(raw)
+            number = parse_decimal(raw)  # exact: 50.5 is Decimal("50.5"), never a binary float
         except ValueError:
             return raw
-        return int(number) if number.is_integer() and "." not in raw else number
+        return int(number) if number == number.to_integral_value() and "." not in raw else number
     if kind == "boolean":
         return {"true": True, "false": False}.get(raw, raw)
     return raw

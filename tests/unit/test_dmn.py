@@ -1,4 +1,6 @@
 from datetime import date
+from decimal import Decimal
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
@@ -56,18 +58,21 @@ CAMUNDA_FILE = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def table(inputs, outputs, rules, hit_policy=None, aggregation=None, namespace=DMN13):
+def table(inputs, outputs, rules, hit_policy=None, aggregation=None, namespace=DMN13, defaults=None, language=None):
     """A one-decision DMN file.
 
-    inputs: [(expression, typeRef)], outputs: [(name, typeRef, output values or None)],
-    rules: [([input cells], [output cells])]; rule ids are r1, r2, ...
+    inputs: [(expression, typeRef)], outputs: [(name, typeRef, output values or None)] (name "" as
+    dmn-js writes an unnamed output), rules: [([input cells], [output cells])]; rule ids are r1, r2, ...
+    defaults: {output index: default output entry}; language: the definitions' expressionLanguage.
     """
     attributes = ""
     if hit_policy:
         attributes += f' hitPolicy="{hit_policy}"'
     if aggregation:
         attributes += f' aggregation="{aggregation}"'
-    parts = [f'<definitions xmlns="{namespace}" id="defs" name="DRD" namespace="http://camunda.org/schema/1.0/dmn">',
+    language = f' expressionLanguage="{language}"' if language else ""
+    parts = [f'<definitions xmlns="{namespace}" id="defs" name="DRD" namespace="http://camunda.org/schema/1.0/dmn"'
+             f"{language}>",
              f'<decision id="d" name="Test decision"><decisionTable id="t"{attributes}>']
     for index, (expression, type_ref) in enumerate(inputs, start=1):
         type_attribute = f' typeRef="{type_ref}"' if type_ref else ""
@@ -79,6 +84,8 @@ def table(inputs, outputs, rules, hit_policy=None, aggregation=None, namespace=D
         parts.append(f'<output id="out{index}" name="{name}"{type_attribute}>')
         if values:
             parts.append(f"<outputValues><text>{escape(values)}</text></outputValues>")
+        if defaults and index - 1 in defaults:
+            parts.append(f"<defaultOutputEntry><text>{escape(defaults[index - 1])}</text></defaultOutputEntry>")
         parts.append("</output>")
     for index, (input_cells, output_cells) in enumerate(rules, start=1):
         parts.append(f'<rule id="r{index}">')
@@ -501,7 +508,6 @@ def test_decision_requiring_another_decision_is_refused():
     (b'<inputExpression id="ie1" typeRef="integer">',
      b'<inputExpression id="ie1" typeRef="integer" expressionLanguage="juel">', "only FEEL"),
     (b'typeRef="integer"', b'typeRef="time"', "typeRef 'time'"),
-    (b' name="a"', b"", "no name"),
     (b"<inputEntry><text>-</text></inputEntry>", b"", "input and 1 output entries"),
 ])
 def test_structural_problems_are_refused(old, new, match):
@@ -543,3 +549,328 @@ PLAIN_DOCTYPE = f"""<?xml version="1.0"?>
                          ids=["billion-laughs", "xxe", "doctype"])
 def test_doctype_and_entities_are_refused(xml):
     refused(xml, element=None, match="DOCTYPE")
+
+
+# --- numbers are decimals (DMN 1.5, 10.3.2.3.1) -------------------------------------------------------------
+#
+# "FEEL Numbers are based on IEEE 754-2008 Decimal128 format, with 34 decimal digits of precision":
+# a number is a decimal, never the binary float nearest to it.
+
+DECIMAL_VALUES = [("x", "number")]
+
+
+def test_a_computed_input_of_0_1_times_3_matches_a_cell_0_3():
+    """DMN 1.5, 10.3.2.3.1 (number is decimal128): 0.1 * 3 is exactly 0.3, in an input expression and
+    with a case value read from JSON."""
+    xml = table([("0.1 * 3", "number")], [("hit", "boolean", None)], [(["0.3"], ["true"])])
+    assert decide(xml, {}) == {"hit": True}
+    xml = table([("price * 3", "number")], [("hit", "boolean", None)], [(["0.3"], ["true"])])
+    assert decide(xml, {"price": Decimal("0.1")}) == {"hit": True}
+
+
+def test_a_range_of_decimals_holds_a_value_written_with_a_trailing_zero():
+    """DMN 1.5, 10.3.2.3.1: [1.1..2] holds 1.10, the same number written with two digits."""
+    xml = table(DECIMAL_VALUES, [("hit", "boolean", None)], [(["[1.1..2]"], ["true"])])
+    assert decide(xml, {"x": Decimal("1.10")}) == {"hit": True}
+    assert decide(xml, {"x": Decimal("1.0999")}) == {"hit": None}
+
+
+def test_a_boundary_with_a_fraction_is_exact():
+    """DMN 1.5, 10.3.2.3.1: 59.5 is 59.5; 59.49 stays below it and 59.50 is on it."""
+    xml = table(DECIMAL_VALUES, [("grade", "string", None)],
+                [(["< 59.5"], ['"fail"']), ([">= 59.5"], ['"pass"'])])
+    assert decide(xml, {"x": Decimal("59.49")}) == {"grade": "fail"}
+    assert decide(xml, {"x": Decimal("59.50")}) == {"grade": "pass"}
+
+
+def test_collect_sum_of_0_1_and_0_2_is_exactly_0_3():
+    """DMN 1.5, 8.2.11 (C+: the sum of the outputs) with numbers as decimals (10.3.2.3.1)."""
+    xml = table(GRADES, [("points", "number", None)], [(["-"], ["0.1"]), (["-"], ["0.2"])],
+                hit_policy="COLLECT", aggregation="SUM")
+    (total,) = decide(xml, {"score": 1}).values()
+    assert total == Decimal("0.3") and str(total) == "0.3"
+
+
+def test_output_entries_with_a_fraction_keep_their_digits():
+    """DMN 1.5, 10.3.2.3.1: an output entry 1.10 is the decimal 1.10, computed ones too."""
+    xml = table(GRADES, [("a", "number", None), ("b", "number", None)], [(["-"], ["1.10", "fee * 1.5"])])
+    result = decide(xml, {"score": 1, "fee": 100})
+    assert result == {"a": Decimal("1.10"), "b": Decimal("150.0")}
+    assert [type(value) for value in result.values()] == [Decimal, Decimal]
+
+
+def test_whole_numbers_stay_integers():
+    xml = table(GRADES, [("points", "integer", None)], [(["-"], ["3"]), (["-"], ["4"])],
+                hit_policy="COLLECT", aggregation="SUM")
+    assert decide(xml, {"score": 1}) == {"points": 7}
+    assert type(decide(xml, {"score": 1})["points"]) is int
+
+
+def test_a_float_in_the_case_data_is_the_decimal_it_prints():
+    """Case data saved before numbers were decimals holds floats: 0.3 as a float means 0.3."""
+    xml = table([("x * 1", "number")], [("hit", "boolean", None)], [(["0.3"], ["true"])])
+    assert decide(xml, {"x": 0.3}) == {"hit": True}
+    xml = table([("x * 3", "number")], [("hit", "boolean", None)], [(["0.3"], ["true"])])
+    assert decide(xml, {"x": 0.1}) == {"hit": True}
+
+
+def test_sandbox_numbers_with_a_fraction_are_decimals():
+    """The input expressions run in the sandbox: its literals and its float operands are exact too."""
+    sandbox = Sandbox({})
+    assert sandbox.evaluate("0.1 + 0.2", {}) == Decimal("0.3")
+    assert sandbox.evaluate("x + 0.2", {"x": 0.1}) == Decimal("0.3")
+    assert sandbox.evaluate("len(x) / 2 + 0.5", {"x": "abc"}) == Decimal("2.0")
+    assert sandbox.evaluate("1.10", {}).as_tuple().exponent == -2
+    assert sandbox.evaluate("x * 2", {"x": 3}) == 6
+
+
+# --- files as modelers write them today -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", [
+    "https://www.omg.org/spec/DMN/20211108/MODEL/",  # DMN 1.4
+    "https://www.omg.org/spec/DMN/20230324/MODEL/",  # DMN 1.5
+])
+def test_dmn_1_4_and_1_5_namespaces_are_accepted(namespace):
+    """DMN 1.4 and 1.5 (formal/23-..., DMN15.xsd) give the model these target namespaces."""
+    xml = table([("x", "")], [("y", "", None)], [(["1"], ['"one"'])], namespace=namespace)
+    assert decide(xml, {"x": 1}) == {"y": "one"}
+
+
+@pytest.mark.parametrize(("namespace", "language"), [
+    (DMN13, "https://www.omg.org/spec/DMN/20191111/FEEL/"),
+    ("https://www.omg.org/spec/DMN/20211108/MODEL/", "https://www.omg.org/spec/DMN/20211108/FEEL/"),
+    ("https://www.omg.org/spec/DMN/20230324/MODEL/", "https://www.omg.org/spec/DMN/20230324/FEEL/"),
+    ("https://www.omg.org/spec/DMN/20230324/MODEL/", "http://www.omg.org/spec/DMN/20211108/FEEL"),
+])
+def test_the_feel_uri_of_each_version_is_feel(namespace, language):
+    """DMN 1.5, 6.3.2 (Definitions): expressionLanguage defaults to the version's FEEL URI; files
+    written by other tools state it, with http or https and with or without the final slash."""
+    xml = table([("x", "")], [("y", "", None)], [(["1"], ['"one"'])], namespace=namespace, language=language)
+    assert decide(xml, {"x": 1}) == {"y": "one"}
+
+
+def test_another_expression_language_is_still_refused():
+    xml = table([("x", "")], [("y", "", None)], [(["1"], ['"one"'])], language="https://www.omg.org/spec/DMN/20230324/B-FEEL/")
+    refused(xml, match="only FEEL")
+
+
+# --- a single output may be unnamed (DMN 1.5, 8.3.2) -----------------------------------------------------
+
+
+STARS = [("score", "number")]
+STAR_RULES = [(["[90..100]"], ["5"]), (["[80..90)"], ["4"]), (["< 80"], ["3"])]
+
+
+def parse(xml):
+    (decision,) = parse_decisions(xml, "dmn/d.dmn")
+    return decision
+
+
+def test_single_hit_with_an_unnamed_output_gives_the_value_itself():
+    """DMN 1.5, 8.3.2: an output clause's name is "the name of the output component when the decision
+    table contains more than one output clause"; with one output the result is the value."""
+    decision = parse(table(STARS, [("", "integer", None)], STAR_RULES))
+    assert decision.result({"score": Decimal("89.5")}, Sandbox({})) == 4
+    assert decision.outcome({"score": 95}, Sandbox({}), "stars") == {"stars": 5}
+    assert decision.result({"score": 101}, Sandbox({})) is None
+
+
+def test_multiple_hit_with_an_unnamed_output_gives_a_list_of_values():
+    """DMN 1.5, 8.2.11: a multiple-hit table's result is the list of the hits' outputs."""
+    rules = [(["> 0"], ['"a"']), (["> 10"], ['"b"']), (["> 100"], ['"c"'])]
+    decision = parse(table(GRADES, [("", "string", None)], rules, hit_policy="RULE ORDER"))
+    assert decision.result({"score": 50}, Sandbox({})) == ["a", "b"]
+    assert decision.outcome({"score": -1}, Sandbox({}), "checks") == {"checks": []}
+
+
+def test_named_outputs_give_contexts_under_a_result_variable():
+    decision = parse(table(GRADES, [("grade", "string", None), ("points", "integer", None)],
+                           [(["> 0"], ['"pass"', "1"]), (["> 10"], ['"good"', "2"])], hit_policy="COLLECT"))
+    assert decision.result({"score": 50}, Sandbox({})) == [{"grade": "pass", "points": 1},
+                                                          {"grade": "good", "points": 2}]
+    assert decision.mapping == "resultList"
+
+
+def test_an_unnamed_output_among_several_is_refused():
+    xml = table(GRADES, [("grade", "string", None), ("", "integer", None)], [(["-"], ['"a"', "1"])])
+    refused(xml, element="out2", match="no name; a table with several outputs names each")
+
+
+@pytest.mark.parametrize(("hit_policy", "aggregation", "outputs", "mapping"), [
+    (None, None, 1, "singleEntry"), ("FIRST", None, 2, "singleResult"), ("COLLECT", None, 1, "collectEntries"),
+    ("RULE ORDER", None, 2, "resultList"), ("COLLECT", "SUM", 1, "singleEntry"),
+])
+def test_the_result_shape_is_named_as_camunda_names_it(hit_policy, aggregation, outputs, mapping):
+    names = [("a", "integer", None), ("b", "integer", None)][:outputs]
+    decision = parse(table(GRADES, names, [(["-"], ["1"] * outputs)], hit_policy=hit_policy, aggregation=aggregation))
+    assert decision.mapping == mapping
+    assert decision.binding_problem("result", mapping) is None
+    other = "resultList" if mapping != "resultList" else "collectEntries"
+    assert "camunda:mapDecisionResult" in decision.binding_problem("result", other)
+
+
+def test_an_unnamed_output_needs_a_result_variable():
+    decision = parse(table(STARS, [("", "integer", None)], STAR_RULES))
+    assert "camunda:resultVariable" in decision.binding_problem(None, None)
+    assert decision.binding_problem("stars", None) is None
+
+
+# --- default output values (DMN 1.5, 8.3.2: defaultOutputEntry) ------------------------------------------
+
+
+@pytest.mark.parametrize(("hit_policy", "expected"), [
+    (None, "none"), ("FIRST", "none"), ("ANY", "none"), ("PRIORITY", "none"),
+])
+def test_single_hit_default_applies_when_no_rule_matches(hit_policy, expected):
+    """DMN 1.5, 8.3.2: defaultOutputEntry is the output's value when no rule matches."""
+    xml = table(GRADES, [("grade", "string", '"top","none"')], grade_rules(("> 90", "top")), hit_policy=hit_policy,
+                defaults={0: '"none"'})
+    assert decide(xml, {"score": 10}) == {"grade": expected}
+    assert decide(xml, {"score": 95}) == {"grade": "top"}
+
+
+@pytest.mark.parametrize("hit_policy", ["RULE ORDER", "COLLECT", "OUTPUT ORDER"])
+def test_multiple_hit_default_is_a_one_element_list(hit_policy):
+    """DMN 1.5, 8.3.2 with 8.2.11: with no rule matching, a multiple-hit table has the default output
+    values as its one hit, so its result is a list of one."""
+    xml = table(GRADES, [("check", "string", '"a","b","none"')], grade_rules(("> 10", "a"), ("> 20", "b")),
+                hit_policy=hit_policy, defaults={0: '"none"'})
+    assert decide(xml, {"score": 1}) == {"check": ["none"]}
+    assert parse(xml).result({"score": 1}, Sandbox({})) == ["none"]
+    assert decide(xml, {"score": 30}) == {"check": ["a", "b"]}
+
+
+def test_collect_sum_with_a_default_sums_the_default():
+    xml = table(GRADES, [("points", "number", None)], [(["> 10"], ["2.5"])], hit_policy="COLLECT",
+                aggregation="SUM", defaults={0: "0.5"})
+    assert decide(xml, {"score": 1}) == {"points": Decimal("0.5")}
+    assert decide(xml, {"score": 11}) == {"points": Decimal("2.5")}
+
+
+def test_collect_count_with_a_default_is_refused():
+    xml = table(GRADES, [("n", "integer", None)], [(["> 10"], ["1"])], hit_policy="COLLECT", aggregation="COUNT",
+                defaults={0: "0"})
+    refused(xml, element="out1", match="COLLECT COUNT")
+
+
+def test_defaults_of_several_outputs_leave_the_others_null():
+    xml = table(GRADES, [("grade", "string", None), ("note", "string", None)], [(["> 90"], ['"top"', '"ok"'])],
+                hit_policy="RULE ORDER", defaults={0: '"none"'})
+    assert parse(xml).result({"score": 1}, Sandbox({})) == [{"grade": "none", "note": None}]
+
+
+def test_a_default_outside_the_output_values_is_refused():
+    xml = table(GRADES, [("grade", "string", '"a","b"')], grade_rules(("> 90", "a")), hit_policy="PRIORITY",
+                defaults={0: '"c"'})
+    refused(xml, element="out1", match="not one of the output values")
+
+
+# --- names with spaces, and variables in unary tests (DMN 1.5, 10.3.1.2) ---------------------------------
+
+
+def test_an_input_expression_may_be_a_name_with_spaces():
+    """DMN 1.5, 10.3.1.2 (grammar rules 27–30): a name may contain spaces, as `Another boolean`."""
+    xml = table([("Another boolean", "boolean")], [("y", "string", None)], [(["true"], ['"yes"'])])
+    assert decide(xml, {"Another boolean": True}) == {"y": "yes"}
+    assert decide(xml, {}) == {"y": None}  # missing from the case: null, as any name
+
+
+@pytest.mark.parametrize(("expression", "context", "value"), [
+    ("Monthly income * 12", {"Monthly income": Decimal("1000.50")}, Decimal("12006.00")),
+    ("Applicant data.Monthly income", {"Applicant data": {"Monthly income": 5}}, 5),
+    ("Line 2 total + 1", {"Line 2 total": 1}, 2),
+    ("Is member and age > 18", {"Is member": True, "age": 20}, True),
+])
+def test_names_with_spaces_in_input_expressions(expression, context, value):
+    xml = table([(expression, "")], [("y", "", None)], [(["-"], ["v"])])
+    (decision,) = parse_decisions(xml, "dmn/d.dmn")
+    assert decision.evaluate({**context, "v": value}, Sandbox({})) == {"y": value}
+    xml = table([(expression, "")], [("hit", "boolean", None)], [([_feel(value)], ["true"])])
+    assert decide(xml, context) == {"hit": True}
+
+
+def _feel(value):
+    return "true" if value is True else str(value)
+
+
+@pytest.mark.parametrize(("cell", "context", "expected"), [
+    ("< Credit limit", {"x": 3, "Credit limit": 5}, True),
+    ("[Lower bound..Upper bound]", {"x": 7, "Lower bound": 1, "Upper bound": 6}, False),
+    (">= Applicant data.Minimum age", {"x": 18, "Applicant data": {"Minimum age": 18}}, True),
+])
+def test_names_with_spaces_in_unary_tests(cell, context, expected):
+    xml = table([("x", "")], [("hit", "boolean", None)], [([cell], ["true"])])
+    assert decide(xml, context) == {"hit": True if expected else None}
+
+
+def test_a_missing_name_with_spaces_is_reported_with_its_spaces():
+    xml = table([("Monthly income * 12", "")], [("y", "", None)], [(["-"], ["1"])])
+    with pytest.raises(DecisionError, match="unknown name 'Monthly income'"):
+        decide(xml, {})
+
+
+@pytest.mark.parametrize(("cell", "value", "expected"), [
+    ("allowed levels", "4", True), ("allowed levels", "1", False), ("not(allowed levels)", "1", True),
+    ('allowed levels, "1"', "1", True), ("allowed", 5, True), ("allowed", Decimal("5.0"), True),
+])
+def test_a_list_variable_in_a_unary_test_matches_its_items(cell, value, expected):
+    """DMN 1.5, 10.3.2 (unary tests): a test that is an expression e is satisfied when the input is in
+    e; for a list, when it equals one of its items (Camunda's FEEL: "The expression evaluates to a
+    list, and the input value is equal to at least one of the values")."""
+    xml = table([("x", "")], [("hit", "boolean", None)], [([cell], ["true"])])
+    context = {"x": value, "allowed levels": ["5", "4", "3"], "allowed": [Decimal("5"), 6]}
+    assert decide(xml, context) == {"hit": True if expected else None}
+
+
+def test_a_list_of_another_kind_is_an_error_not_a_miss():
+    xml = table([("x", "")], [("hit", "boolean", None)], [(["allowed"], ["true"])])
+    with pytest.raises(DecisionError, match='string "5" but the cell compares it with number 5'):
+        decide(xml, {"x": "5", "allowed": [5]})
+
+
+# --- still unsupported: refused at deploy, naming file, rule and cell -------------------------------------
+
+
+@pytest.mark.parametrize("cell", [
+    'time("10:00:00")', '< time("10:00:00")', 'date and time("2024-01-01T10:00:00")',
+    '< duration("P1D")', 'years and months duration(date("2024-01-01"), today)', "count(x) > 1",
+    "string length(x)", "? > 3",
+])
+def test_temporal_values_and_functions_in_input_entries_are_refused(cell):
+    xml = table([("x", "")], [("hit", "boolean", None)], [(["-"], ["true"]), ([cell], ["true"])])
+    error = refused(xml, element="r2", match="unsupported FEEL unary test")
+    assert error.file == "dmn/d.dmn" and cell in str(error)
+
+
+@pytest.mark.parametrize(("cell", "problem"), [
+    ('time("10:00:00")', "time(...) is not supported"),
+    ('date and time("2024-01-01T10:00:00")', "date and time(...) is not supported"),
+    ('duration("P1D")', "duration(...) is not supported"),
+])
+def test_temporal_values_in_output_entries_are_refused(cell, problem):
+    xml = table([("x", "")], [("y", "", None)], [(["-"], [cell])])
+    error = refused(xml, element="r1", match="output entry")
+    assert problem in str(error)
+
+
+def test_temporal_input_expression_is_refused():
+    refused(table([('date and time("2024-01-01T10:00:00")', "")], [("y", "", None)], [(["-"], ["1"])]),
+            element="in1", match=r"date and time\(...\) is not supported")
+
+
+# --- a table as dmn-js saves it -----------------------------------------------------------------------------
+
+DMN_JS_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "dmn_js_star_rating.dmn"
+
+
+def test_a_table_saved_by_dmn_js_is_read_as_saved():
+    """A DMN 1.3 file in the shape dmn-js writes (its own test fixtures): DRD elements around the
+    table, an unnamed output, empty cells for "-", names with spaces, ranges written ]a..b[."""
+    (decision,) = parse_decisions(DMN_JS_FILE.read_bytes(), "dmn/star_rating.dmn", sandbox=Sandbox({}))
+    assert (decision.id, decision.hit_policy, [o.name for o in decision.outputs]) == ("star_rating", "UNIQUE", [""])
+    sandbox = Sandbox({})
+    for score, findings, stars in [("95", 0, 5), ("89.99", 0, 4), ("90.00", 0, 5), ("79.5", 0, 3), ("95", 2, 2),
+                                   ("59.5", 0, 2), ("59.49", 0, 1)]:
+        context = {"Total score": Decimal(score), "Open findings": findings}
+        assert decision.result(context, sandbox) == stars, score

@@ -1,5 +1,6 @@
 """Reading a posted form back into the data its JSON Schema validates, and the fields drawn."""
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
@@ -23,6 +24,17 @@ def test_numbers_booleans_and_rows_are_typed_and_empty_fields_left_out():
     # the wholly empty row 3 is dropped; row 7 keeps what it has, so "required" names the gap
     assert data["scope"] == [{"occupation_code": "6-31-01-03", "level": "4", "assessors": 6},
                              {"occupation_code": "4-07-02-05", "level": "3"}]
+
+
+def test_a_typed_number_with_a_fraction_is_an_exact_decimal():
+    """Issue 19: decision tables compare exactly (FEEL numbers are decimals), so the form's numbers are
+    Decimals with the digits typed; whole numbers stay int, and what is no number stays as typed."""
+    data = schema_form.read(APPLICATION, MultiDict({
+        "office_area_m2": "49.99", "theory_site_area_m2": "60.10", "site_use_years": "2.9999999999999999"}))
+    assert data["office_area_m2"] == Decimal("49.99") and str(data["theory_site_area_m2"]) == "60.10"
+    assert data["site_use_years"] == Decimal("2.9999999999999999") < 3
+    refused = schema_form.read(APPLICATION, MultiDict({"office_area_m2": "1e999", "site_use_years": "NaN"}))
+    assert (refused["office_area_m2"], refused["site_use_years"]) == ("1e999", "NaN")
 
 
 def test_what_does_not_parse_stays_as_typed_for_the_error_message():

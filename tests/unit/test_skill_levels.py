@@ -11,7 +11,7 @@ from service.domain.occupations import Occupation
 
 
 def make_occupation(code: str, name: str, level: int = 4, access_type: bool = False) -> Occupation:
-    return Occupation(code, name, level, "", False, False, access_type)
+    return Occupation(code, name, level, "", False, False, access_type, is_skill=code[0] in "3456")
 
 
 CATALOGUE = {
@@ -21,6 +21,8 @@ CATALOGUE = {
         make_occupation("6-18-02-04", "焊工"),
         make_occupation("4-07-05-01", "保安员", access_type=True),
         make_occupation("6-31-01-00", "机械设备修理人员", level=3),
+        make_occupation("2-05-01-01", "内科医师"),
+        make_occupation("1-01-00-01", "中国共产党机关负责人"),
     )
 }
 
@@ -48,7 +50,12 @@ def test_only_an_enterprise_may_certify_the_new_eight_level_titles():
 
 
 def test_technician_and_senior_technician_plans_go_to_the_city():
-    assert levels_needing_city_filing == {"2", "1"}
+    # Art. 15.1: "其中技师、高级技师等级由市人力资源社会保障部门备案" — the two national levels so named,
+    # the highest two with a certificate digit; not 特级技师 or 首席技师, which have none.
+    named = {level.code for level in LEVELS.values() if level.name.split("/")[-1] in ("技师", "高级技师")}
+    highest = {level.code for level in sorted(NATIONAL_LEVELS, key=lambda level: level.rank)[-2:]}
+    assert levels_needing_city_filing == named == highest
+    assert not levels_needing_city_filing & {"special", "chief", "3"}
 
 
 def test_valid_scope_has_no_errors():
@@ -71,6 +78,12 @@ def test_access_type_occupation_may_not_be_filed():
     [error] = check("enterprise", [("4-07-05-01", "5")])
     assert "保安员" in error and "准入类" in error and "不得备案" in error
     assert "第八条第2项、第九条第2项" in error
+
+
+@pytest.mark.parametrize(("code", "name"), [("2-05-01-01", "内科医师"), ("1-01-00-01", "中国共产党机关负责人")])
+def test_art4_a_non_skill_occupation_may_not_be_filed(code, name):
+    [error] = check("enterprise", [(code, "5")])
+    assert error == f"第四条：“{code} {name}”不是技能类职业（工种），不能备案"
 
 
 def test_unknown_occupation_is_refused():

@@ -118,15 +118,128 @@
     }
   }, true);
 
-  // Occupation codes: suggestions from the catalogue, fetched once when first needed.
-  var occupations = null;
-  document.addEventListener("focusin", function (event) {
-    if (!event.target.matches("input[list=occupations]") || occupations) { return; }
-    occupations = fetch("/reference/occupations.json").then(function (r) { return r.json(); }).then(function (items) {
-      var list = document.getElementById("occupations");
-      list.innerHTML = items.map(function (o) {
-        return "<option value=\"" + o.code + "\">" + o.code + " " + o.name.replace(/[<&"]/g, "") + "</option>";
-      }).join("");
+  occupationPicker();
+
+  // The occupation picker (Art. 4, 8.2, 9.2): offers only the occupations that may be filed, found by
+  // code or by name as one types ("电工", "6-31", "63101"); our own list, since a browser's datalist
+  // matches the code only. The catalogue is fetched once, when an occupation field is first used.
+  function occupationPicker() {
+    var catalogue = null;
+    var list = null;  // the open suggestion list, under one input
+    var FIELD = "input[list=occupations], input[data-occupation-picker]";
+
+    function items() {
+      catalogue = catalogue || fetch("/reference/occupations.json").then(function (r) { return r.json(); });
+      return catalogue;
+    }
+
+    function matching(all, text) {
+      var query = text.trim().toLowerCase();
+      var digits = query.replace(/[^0-9]/g, "");
+      if (!query) { return []; }
+      return all.filter(function (o) {
+        return o.name.toLowerCase().indexOf(query) !== -1 || o.code.indexOf(query) === 0 ||
+          (digits.length > 1 && digits === query.replace(/-/g, "") && o.code.replace(/-/g, "").indexOf(digits) === 0);
+      }).slice(0, 30);
+    }
+
+    function close() {
+      if (!list) { return; }
+      list.input.setAttribute("aria-expanded", "false");
+      list.input.removeAttribute("aria-activedescendant");
+      list.remove();
+      list = null;
+    }
+
+    function choose(option) {
+      var input = list.input;
+      input.value = option.dataset.code;
+      close();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    function highlight(step) {
+      var options = list.querySelectorAll("[role=option]");
+      if (!options.length) { return; }
+      var index = (Number(list.dataset.active || -1) + step + options.length) % options.length;
+      options.forEach(function (o, i) { o.setAttribute("aria-selected", String(i === index)); });
+      list.dataset.active = String(index);
+      list.input.setAttribute("aria-activedescendant", options[index].id);
+      options[index].scrollIntoView({ block: "nearest" });
+    }
+
+    function show(input, found) {
+      close();
+      list = document.createElement("ul");
+      list.className = "occupation-picker";
+      list.id = "occupation-picker";
+      list.setAttribute("role", "listbox");
+      list.input = input;
+      found.forEach(function (o, i) {
+        var option = document.createElement("li");
+        option.id = "occupation-option-" + i;
+        option.setAttribute("role", "option");
+        option.dataset.code = o.code;
+        option.textContent = o.code + " " + o.name;
+        list.appendChild(option);
+      });
+      if (!found.length) {
+        var none = document.createElement("li");
+        none.className = "muted";
+        none.textContent = "没有可备案的职业（工种）与“" + input.value.trim() + "”相符";
+        list.appendChild(none);
+      }
+      var box = input.getBoundingClientRect();
+      list.style.left = (box.left + window.scrollX) + "px";
+      list.style.top = (box.bottom + window.scrollY) + "px";
+      list.style.minWidth = box.width + "px";
+      document.body.appendChild(list);
+      input.setAttribute("aria-expanded", "true");
+      input.setAttribute("aria-controls", list.id);
+    }
+
+    document.addEventListener("focusin", function (event) {
+      var input = event.target;
+      if (!input.matches || !input.matches(FIELD)) { return; }
+      // ours instead of the browser's datalist popup
+      input.dataset.occupationPicker = "1";
+      input.removeAttribute("list");
+      input.setAttribute("autocomplete", "off");
+      input.setAttribute("role", "combobox");
+      input.setAttribute("aria-autocomplete", "list");
+      items();
     });
-  });
+
+    document.addEventListener("input", function (event) {
+      var input = event.target;
+      if (!input.matches || !input.matches("input[data-occupation-picker]")) { return; }
+      items().then(function (all) {
+        if (document.activeElement !== input) { return; }
+        if (input.value.trim()) { show(input, matching(all, input.value)); } else { close(); }
+      });
+    });
+
+    document.addEventListener("keydown", function (event) {
+      if (!list || event.target !== list.input) { return; }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        highlight(event.key === "ArrowDown" ? 1 : -1);
+      } else if (event.key === "Enter" && list.dataset.active) {
+        event.preventDefault();
+        choose(list.querySelectorAll("[role=option]")[Number(list.dataset.active)]);
+      } else if (event.key === "Escape") {
+        close();
+      }
+    });
+
+    // mousedown, not click: the input's blur would close the list before a click arrives
+    document.addEventListener("mousedown", function (event) {
+      if (!list) { return; }
+      var option = event.target.closest(".occupation-picker [role=option]");
+      if (option) { event.preventDefault(); choose(option); } else if (!event.target.closest(".occupation-picker")) { close(); }
+    });
+    document.addEventListener("focusout", function (event) {
+      if (list && event.target === list.input) { close(); }
+    });
+  }
 })();

@@ -129,7 +129,10 @@ def test_field_error_keeps_everything_typed(app, people):
     assert "校验码" in body or "信用代码" in body  # the credit code's check character is wrong
     for value in ("52341702MJ0000001X", "长江中路1号", "138", "六", "八十"):
         assert f'value="{value}"' in body  # what was typed, even what does not parse, comes back
-    assert "此项必填" in body  # the missing materials are named
+    for material in ("material_filing_form", "material_licence", "material_plan", "material_experts",
+                     "material_assets"):  # each missing material is named at its own field
+        field = re.search(rf'<label class="label" for="{material}">.*?</div>\s*</div>', body, re.S)
+        assert field and "此项必填" in field.group(0), material
 
 
 def test_draft_is_kept_without_validation(app, people):

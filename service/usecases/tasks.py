@@ -308,18 +308,19 @@ def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt
         if errors:
             raise Invalid(errors)
         attempt.data, attempt.task_title, attempt.step = data, task.title, (task.name, task.title)
+        now = ctx.clock.now()
+        outcome = _outcome(schema, data)  # kept in the event: the record stays right when the form changes
+        # logged first: what the service tasks after it record follows it in the case's record
+        audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
+                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"),
+                     data={**data, "outcome": outcome} if outcome else data)
         try:
             ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
         except Exception:
             attempt.step = ctx.engine.failed_step(loaded.workflow) or attempt.step
             raise
         loaded.ready_before.pop(task.spiff_task_id)  # its row is marked done below, not cancelled
-        now = ctx.clock.now()
         _finish(session, task, user, now)
-        outcome = _outcome(schema, data)  # kept in the event: the record stays right when the form changes
-        audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
-                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"),
-                     data={**data, "outcome": outcome} if outcome else data)
         instances.save(ctx, session, instance, loaded)  # after: the steps the system took follow in the log
         return task
 

@@ -46,6 +46,9 @@ def test_each_steps_decision_is_in_the_timeline_and_the_record_with_the_institut
         ("submit_application", None), ("initial_review", ("forward", "符合条件，上报市级")),
         ("city_review", ("approve", "同意备案")), ("publish_notice", None), ("assign_code", None)]
     timeline = city.get(f"/api/cases/{instance_id}/timeline").get_json()
+    actions = [e["action"] for e in timeline["events"]]
+    # the city's decision comes before what the system did because of it (赋码, reported upward)
+    assert actions.index("reported_to_province") > max(i for i, a in enumerate(actions) if a == "complete")
     assert timeline["institution"] == {"id": institution.user["institution_id"], "name": NAME,
                                        "credit_code": demo_credit_code(1), "kind": "social_org",
                                        "filing_code": "S000034000001"}

@@ -24,6 +24,7 @@ from service.bootstrap import build_context
 from service.clock import FixedClock
 from service.domain.codes import credit_code_check_char, format_filing_code
 from service.engine.definitions import read_bundle
+from service.processes import filing
 from service.reference import load_reference_data
 from service.seed import application
 from service.store.migrate import upgrade
@@ -38,7 +39,7 @@ from service.store.models import (
     Timer,
     User,
 )
-from service.usecases import accounts, filing, tasks
+from service.usecases import accounts, attachments, tasks
 from service.usecases.context import Context, unit_of_work
 from service.usecases.definitions import deploy
 from service.usecases.timers import fire_due_timers
@@ -203,7 +204,7 @@ class Builder:
                            address=f"池州市{seed.jurisdiction}长江路{seed.variant + 1}号", **facts)
 
     def _submit(self, seed: Seed, **facts) -> None:
-        attachment = filing.upload_attachment(self.ctx, seed.user_id, "备案材料.pdf", "application/pdf",
+        attachment = attachments.upload_attachment(self.ctx, seed.user_id, "备案材料.pdf", "application/pdf",
                                               b"%PDF-1.4 bench")
         self._complete(seed, seed.user_id, "submit_application", self._application(seed, attachment, **facts))
 

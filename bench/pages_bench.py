@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.bootstrap import build_context  # noqa: E402
 from service.clock import FixedClock  # noqa: E402
+from service.processes import complaint  # noqa: E402
 from service.store.models import (  # noqa: E402
     FILED_STATUSES,
     AuditEvent,
@@ -47,7 +48,6 @@ from service.store.models import (  # noqa: E402
     ProcessInstance,
     User,
 )
-from service.usecases import complaint  # noqa: E402
 from service.usecases.context import unit_of_work  # noqa: E402
 from service.web.public import NOTICES_PER_PAGE  # noqa: E402
 

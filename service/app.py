@@ -12,7 +12,7 @@ from . import config as configuration
 from . import edge
 from .bootstrap import build_context
 from .json_provider import JSONProvider
-from .usecases.filing import MAX_ATTACHMENT
+from .usecases.attachments import MAX_ATTACHMENT
 
 SERVER = "skill-eval"  # the Server header: names no framework or version
 # default-src 'self' and no inline script (the browser tests check it); forms post only here, no <base>

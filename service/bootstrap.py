@@ -1,4 +1,4 @@
-"""The one place that wires database, clock, engine and handlers together.
+"""The one place that wires database, clock, engine and the processes together.
 Tests wire the same with a fixed clock."""
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ from pathlib import Path
 
 from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
+from .processes import complaint, filing, pilot, renewal, scope_change
 from .store.db import make_engine, make_session_factory
-from .usecases import audit
+from .usecases import audit, topics
 from .usecases.context import Context
 from .usecases.forms import CHECKS
-from .usecases.handlers import TOPICS
 from .usecases.notifications import InApp
+
+# Every process, registered here and nowhere else: its topics are what its models may call.
+PROCESSES = (filing, pilot, renewal, scope_change, complaint)
+
+
+def registered_topics() -> dict[str, topics.Topic]:
+    return topics.merge(*(process.TOPICS for process in PROCESSES))
 
 
 def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None) -> Context:
@@ -22,5 +29,5 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system", aud
     audit.install(session_factory, (audit_key or DEVELOPMENT_AUDIT_KEY).encode())
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
-    return Context(session_factory=session_factory, clock=clock, topics=set(TOPICS), form_checks=set(CHECKS),
+    return Context(session_factory=session_factory, clock=clock, topics=registered_topics(), form_checks=set(CHECKS),
                    channels=(InApp(),))

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from .domain import calendar as cal
 from .domain.codes import credit_code_check_char, format_filing_code
+from .processes import complaint, filing
 from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
-from .usecases import accounts, complaint, filing, pilot, tasks
+from .usecases import accounts, attachments, messages, register, tasks
 from .usecases.context import Context, unit_of_work
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -73,7 +74,7 @@ def seed_demo(ctx: Context) -> str:
 
     def submit(user_id, institution_id):
         started = filing.start_filing(ctx, user_id)
-        attachment = filing.upload_attachment(ctx, user_id, "备案材料.pdf", "application/pdf", b"%PDF-1.4 demo")
+        attachment = attachments.upload_attachment(ctx, user_id, "备案材料.pdf", "application/pdf", b"%PDF-1.4 demo")
         name, code, kind = names[institution_id]
         tasks.complete(ctx, user_id, started.task_id, application(code, name, kind, attachment_id=attachment))
         return started.instance_id
@@ -108,20 +109,24 @@ def seed_demo(ctx: Context) -> str:
 
 def _filed_before_the_system(ctx: Context) -> None:
     """An institution filed before the system went live, so the public directory is not empty."""
-    from .usecases.handlers import next_filing_serial, next_receipt_number
     with unit_of_work(ctx) as session:
         start = cal.add_days(ctx.today(), -200)
         row = Institution(credit_code=demo_credit_code(90, "341723"), name="青阳县华能电力技能评价中心",
                           kind="social_org", jurisdiction_code="341723", status="filed_pilot",
                           valid_from=start, valid_until=cal.add_days(cal.add_years(start, 3), -1),
                           pilot_until=cal.add_days(cal.add_years(start, 1), -1))
-        row.filing_code = format_filing_code("social_org", next_filing_serial(session, "social_org"))
+        row.filing_code = format_filing_code("social_org", register.next_filing_serial(session, "social_org"))
         row.scope = [ScopeItem(occupation_code="6-31-01-03", level=level) for level in ("5", "4", "3")]
         session.add(row)
         session.flush()
         receipt = Filing(institution_id=row.id, jurisdiction_code=row.jurisdiction_code, status="filed",
-                         filing_code=row.filing_code, receipt_number=next_receipt_number(session, start.year),
+                         filing_code=row.filing_code, receipt_number=register.next_receipt_number(session, start.year),
                          requested_scope=[], decided_at=ctx.clock.now())
         session.add(receipt)
         session.flush()
-        pilot.start_pilot(ctx, session, row, receipt)  # its pilot ends in about 165 days (Art. 7)
+        facts = {"institution_id": row.id, "filing_id": receipt.id, "name": row.name, "credit_code": row.credit_code,
+                 "kind": row.kind, "jurisdiction": row.jurisdiction_code, "filing_code": row.filing_code,
+                 "filing_date": start.isoformat(), "valid_until": row.valid_until.isoformat()}
+        # as a receipt of the system's own would: the three years and the pilot (ending in about 165 days) run
+        messages.publish(ctx, session, "validity_started", row, facts)
+        messages.publish(ctx, session, "filing_filed", row, {**facts, "pilot_until": row.pilot_until.isoformat()})

@@ -15,7 +15,8 @@ from ..domain.errors import DomainError
 from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..usecases import accounts, complaint, filing, pilot, scope_change, tasks
+from ..processes import complaint, filing, pilot, scope_change
+from ..usecases import accounts, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, StepFailed
 from ..web import log_failure
 from ..web.auth import client_address, close_session, current_user, open_session, retry_after
@@ -185,7 +186,7 @@ def upload_attachment():
     upload = request.files.get("file")
     if upload is None:
         raise Invalid({"file": "请选择文件"})
-    attachment_id = filing.upload_attachment(ctx(), session["user_id"], upload.filename or "file",
+    attachment_id = attachments.upload_attachment(ctx(), session["user_id"], upload.filename or "file",
                                              upload.mimetype, upload.read())
     return jsonify(id=attachment_id), 201
 
@@ -194,7 +195,7 @@ def upload_attachment():
 @doc(download=True)
 @login_required
 def download_attachment(attachment_id):
-    row, content = filing.download_attachment(ctx(), session["user_id"], attachment_id)
+    row, content = attachments.download_attachment(ctx(), session["user_id"], attachment_id)
     return current_app.response_class(content, mimetype=row.content_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}"})
 

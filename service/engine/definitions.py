@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class Definitions:
     forms: dict[str, dict] = field(default_factory=dict)
     user_tasks: dict[tuple[str, str], UserTaskInfo] = field(default_factory=dict)  # (process, task)
     process_names: dict[str, str] = field(default_factory=dict)
+    start_messages: dict[str, set[str]] = field(default_factory=dict)  # message -> processes it starts
 
 
 def parse_xml(text: str, file_name: str) -> etree._Element:
@@ -85,9 +86,11 @@ def parse_xml(text: str, file_name: str) -> etree._Element:
     return tree
 
 
-def compile_bundle(bundle: Bundle, *, roles: set[str], topics: set[str], sandbox: Sandbox,
+def compile_bundle(bundle: Bundle, *, roles: set[str], topics: Mapping[str, Set[str]], sandbox: Sandbox,
                    form_checks: set[str] = frozenset(), deploying: bool = True) -> Definitions:
     """Parse and validate everything; the first problem found is raised as DefinitionError.
+    `topics` names each service topic a handler is registered for, with the input parameters
+    that handler reads.
 
     A version stored earlier (`deploying=False`) is loaded as it was accepted then: a form's
     references are not checked again, since validation never follows one out of the form
@@ -244,6 +247,18 @@ def _check_document(path, root, result: Definitions, roles, topics, sandbox: San
             topic = node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
             if topic not in topics:
                 raise DefinitionError(path, node.get("id"), f"unknown topic '{topic}'; known: {sorted(topics)}")
+            for parameter in node.iterfind(f".//{{{CAMUNDA_MODEL_NS}}}inputParameter"):
+                # an input its handler never reads would look like a rule and do nothing
+                if parameter.get("name") not in topics[topic]:
+                    raise DefinitionError(path, node.get("id"), f"topic '{topic}' does not read input "
+                                          f"'{parameter.get('name')}'; it reads: {sorted(topics[topic]) or 'none'}")
+        messages = {m.get("id"): m.get("name") for m in root.iterfind(f"{{{BPMN_NS}}}message")}
+        for node in process.iterfind(f"{{{BPMN_NS}}}startEvent"):
+            for definition in node.iterfind(f"{{{BPMN_NS}}}messageEventDefinition"):
+                name = messages.get(definition.get("messageRef"))
+                if not name:
+                    raise DefinitionError(path, node.get("id"), "message start event names no message")
+                result.start_messages.setdefault(name, set()).add(process_id)
         _check_expressions(path, process, sandbox)
 
 

@@ -55,6 +55,14 @@ class ScriptEngine(PythonScriptEngine):
     def validate(self, expression):
         self.sandbox.check(expression)
 
+    def evaluate_input(self, task, expression, earlier_inputs: dict):
+        """An input parameter: the task data and the inputs before it, in order, as Camunda's
+        input mappings are evaluated (`valid_until` may be computed from `valid_from`)."""
+        try:
+            return self.sandbox.evaluate(expression, {**task.data, **earlier_inputs})
+        except ExpressionError as error:
+            raise WorkflowError(f"{task.task_spec.bpmn_id}: {error}") from error
+
     def evaluate(self, task, expression, external_context=None):
         context = {**(external_context or {}), **task.data}
         try:
@@ -108,12 +116,16 @@ class Engine:
     def _script_engine(self, definitions: Definitions, services: Services | None) -> ScriptEngine:
         return ScriptEngine(self.sandbox, definitions, self.clock, services)
 
-    def start(self, definitions: Definitions, process_id: str, data: dict, services: Services) -> BpmnWorkflow:
+    def start(self, definitions: Definitions, process_id: str, data: dict, services: Services,
+              message: str | None = None) -> BpmnWorkflow:
+        """A new workflow with `data`; `message` is caught by its message start event."""
         spec, subprocesses = definitions.processes[process_id]
         workflow = BpmnWorkflow(spec, subprocesses, script_engine=self._script_engine(definitions, services))
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
         self._step(workflow)
+        if message is not None and not self.deliver(workflow, message, {}):
+            raise WorkflowError(f"process '{process_id}' has no start event catching message '{message}'")
         return workflow
 
     def load(self, definitions: Definitions, process_id: str, state: str, services: Services | None):

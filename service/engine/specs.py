@@ -38,7 +38,9 @@ class ExternalServiceTask(ServiceTask):
 
     def _execute(self, task):
         engine = task.workflow.script_engine
-        inputs = {name: engine.evaluate(task, expression) for name, expression in self.parameters}
+        inputs: dict = {}
+        for name, expression in self.parameters:
+            inputs[name] = engine.evaluate_input(task, expression, inputs)
         result = engine.call_topic(self.topic, task, inputs)
         task.data.update(result or {})
         return True

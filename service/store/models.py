@@ -331,12 +331,12 @@ class Setting(Base):
 
 class Revocation(Base):
     """取消备案 (Art. 22; Art. 7 a failed pilot): why a filing ended, who ended it. Written by
-    usecases.revocation.end_filing, the one place a filing is ended."""
+    usecases.register.end_filing, the one place a filing is ended."""
 
     __tablename__ = "revocation"
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
-    ground: Mapped[str] = mapped_column(String(30))  # a key of usecases.revocation.GROUNDS
+    ground: Mapped[str] = mapped_column(String(30))  # a key of usecases.register.GROUNDS
     reason: Mapped[str] = mapped_column(Text)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

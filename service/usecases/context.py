@@ -17,6 +17,7 @@ from ..engine.runtime import Engine
 from ..engine.sandbox import Sandbox, charge
 from ..store.db import read_only
 from ..store.models import CalendarYear, DefinitionVersion
+from .topics import Topic
 
 ROLES = {"institution", "county", "city", "inspector", "province", "analyst"}
 
@@ -33,7 +34,7 @@ def _as_date(value) -> date:
 class Context:
     session_factory: sessionmaker[Session]
     clock: object
-    topics: set[str]
+    topics: dict[str, Topic]  # every process's service topics, registered at start-up (bootstrap)
     form_checks: set[str]
     channels: tuple = ()  # where notifications go (notifications.Channel); in-app by default
     calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
@@ -92,8 +93,8 @@ class Context:
         self._definitions[version_id] = definitions
 
     def compile(self, bundle: Bundle, deploying: bool = True) -> Definitions:
-        return compile_bundle(bundle, roles=ROLES, topics=self.topics, sandbox=self.sandbox,
-                              form_checks=self.form_checks, deploying=deploying)
+        return compile_bundle(bundle, roles=ROLES, topics={name: t.inputs for name, t in self.topics.items()},
+                              sandbox=self.sandbox, form_checks=self.form_checks, deploying=deploying)
 
     def latest_version_id(self, session: Session) -> int:
         """The current version, which new cases start on: the one last deployed, which may be an

@@ -19,7 +19,7 @@ from ..engine.errors import ExpressionError
 from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store import held
 from ..store.models import HumanTask, ProcessInstance, Timer, User
-from . import audit, forms, handlers, notifications
+from . import audit, forms, notifications
 from .context import Context
 
 INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer.__table__
@@ -40,7 +40,8 @@ class Loaded:
 
 def start(ctx: Context, session: Session, actor: User | None, process_id: str, data: dict, *,
           business_key: str, institution_id: int | None, jurisdiction_code: str | None,
-          subject: str) -> ProcessInstance:
+          subject: str, message: str | None = None) -> ProcessInstance:
+    """A new case on the current version; `message` starts a process whose start event catches it."""
     version_id = ctx.latest_version_id(session)
     definitions = ctx.definitions(session, version_id)
     instance = ProcessInstance(process_id=process_id, definition_id=version_id, business_key=business_key,
@@ -48,8 +49,8 @@ def start(ctx: Context, session: Session, actor: User | None, process_id: str, d
                                started_at=ctx.clock.now(), state="{}")
     session.add(instance)
     session.flush()
-    services = handlers.services(ctx, session, instance, actor)
-    workflow = ctx.engine.start(definitions, process_id, {**data, "subject": subject}, services)
+    services = _services(ctx, session, instance, actor)
+    workflow = ctx.engine.start(definitions, process_id, {**data, "subject": subject}, services, message)
     save(ctx, session, instance, Loaded(workflow, definitions, actor=actor))
     return instance
 
@@ -57,10 +58,17 @@ def start(ctx: Context, session: Session, actor: User | None, process_id: str, d
 def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None) -> Loaded:
     """The workflow with its service tasks bound to this session; store it with `save`."""
     definitions = ctx.definitions(session, instance.definition_id)
-    services = handlers.services(ctx, session, instance, actor)
+    services = _services(ctx, session, instance, actor)
     workflow = ctx.engine.load(definitions, instance.process_id, instance.state, services)
     ready, timers = ctx.engine.snapshot(definitions, instance.process_id, workflow)
     return Loaded(workflow, definitions, {t.id: t for t in ready}, {t.task_id for t in timers}, actor)
+
+
+def _services(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None):
+    """The external service tasks of this step, answered by the topics registered at start-up."""
+    def call(topic, data, inputs):
+        return ctx.topics[topic].handler(ctx, session, instance, actor, dict(data), dict(inputs))
+    return call
 
 
 def load_readonly(ctx: Context, session: Session, instance: ProcessInstance):

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import edge
 from ..clock import TrainingClock
-from ..usecases import filing, notifications, reference
+from ..usecases import attachments, notifications, reference
 from ..usecases.errors import Forbidden, NotFound
 from . import format as formatting
 from . import labels
@@ -64,11 +64,11 @@ def _page_error(status: int):
 
 MB = 1024 * 1024
 HTTP_MESSAGES = {400: "请求有误，请返回上一页重试", 404: "页面不存在", 405: "不支持该操作",
-                 413: f"上传的文件过大：单个文件不超过{filing.MAX_ATTACHMENT // MB}MB",
+                 413: f"上传的文件过大：单个文件不超过{attachments.MAX_ATTACHMENT // MB}MB",
                  500: "系统出错，已记录，请稍后重试或联系管理员"}
 # without JavaScript the files of a task form go with it (web/work.py)
-TOO_LARGE_WITH_THE_FORM = (f"提交的内容过大，未能提交：单个文件不超过{filing.MAX_ATTACHMENT // MB}MB，随表单一次提交的"
-                           f"文件合计不超过{LARGEST_TASK_FORM // MB}MB。请逐个选择文件上传后再提交")
+TOO_LARGE_WITH_THE_FORM = (f"提交的内容过大，未能提交：单个文件不超过{attachments.MAX_ATTACHMENT // MB}MB，"
+                           f"随表单一次提交的文件合计不超过{LARGEST_TASK_FORM // MB}MB。请逐个选择文件上传后再提交")
 
 
 def _http_error(error: HTTPException):
@@ -152,7 +152,7 @@ def _globals() -> dict:
     return {
         "user": user, "unread": notifications.unread_count(ctx, user.id) if user else 0,
         "roles": labels.ROLES, "kinds": labels.KINDS, "actions": labels.ACTIONS,
-        "max_attachment": filing.MAX_ATTACHMENT,
+        "max_attachment": attachments.MAX_ATTACHMENT,
         "labels": labels, "jurisdictions": _reference(current_app)["jurisdictions"], "now": now,
         "training_now": now if isinstance(ctx.clock, TrainingClock) else None,
         "occupation_name": lambda code: _reference(current_app)["occupation_names"].get(code, ""),

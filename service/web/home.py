@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 
-from ..usecases import audit, definitions, filing, tasks
+from ..processes import filing
+from ..usecases import audit, definitions, tasks
 from .auth import ctx, current_user, login_required
 
 home = Blueprint("home", __name__)

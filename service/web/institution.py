@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ..usecases import filing, pilot, scope_change
+from ..processes import filing, pilot, scope_change
+from ..usecases import attachments
 from ..usecases.errors import Conflict, Forbidden, Invalid
 from . import labels
 from .auth import ctx, current_user, login_required
@@ -89,7 +90,7 @@ def record_other_city_filing():
     upload = request.files.get("attachment_id__file")
     if upload is not None and upload.filename:  # stored first, so a later error never loses it
         try:
-            typed["attachment_id"] = str(filing.upload_attachment(ctx(), user.id, upload.filename, upload.mimetype,
+            typed["attachment_id"] = str(attachments.upload_attachment(ctx(), user.id, upload.filename, upload.mimetype,
                                                                   upload.read()))
             typed["attachment_name"] = upload.filename
         except Invalid as invalid:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..api.schemas import ComplaintIn, ObjectionIn
-from ..usecases import complaint as complaints
-from ..usecases import filing
+from ..processes import complaint as complaints
+from ..processes import filing
 from ..usecases.errors import Conflict, Invalid
 from .auth import ctx
 

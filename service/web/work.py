@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from ..usecases import filing, notifications, tasks
+from ..usecases import attachments, notifications, tasks
 from ..usecases.errors import Conflict, Invalid, StepFailed
 from . import schema_form
 from .auth import ctx, current_user, login_required, safe_path
@@ -139,10 +139,10 @@ def _keep_as_draft(user_id: int, task_id: int, typed: dict) -> None:
 
 
 # The task page uploads each file as it is chosen (app.js, POST /api/attachments), so a request
-# carries one file and the limit is the file's own (filing.MAX_ATTACHMENT). Without JavaScript the
+# carries one file and the limit is the file's own (attachments.MAX_ATTACHMENT). Without JavaScript the
 # files go with the form: as many as a form has (the filing application's five materials).
 FILES_WITH_A_FORM = 5
-LARGEST_TASK_FORM = FILES_WITH_A_FORM * filing.MAX_ATTACHMENT + 1024 * 1024
+LARGEST_TASK_FORM = FILES_WITH_A_FORM * attachments.MAX_ATTACHMENT + 1024 * 1024
 
 
 def allow_files_with_the_form() -> None:
@@ -160,7 +160,7 @@ def _upload_attachments(form: dict, typed: dict) -> dict[str, str]:
         if prop.get("format") != "attachment" or upload is None or not upload.filename:
             continue
         try:
-            typed[name] = str(filing.upload_attachment(ctx(), current_user().id, upload.filename,
+            typed[name] = str(attachments.upload_attachment(ctx(), current_user().id, upload.filename,
                                                        upload.mimetype, upload.read()))
         except Invalid as invalid:
             errors[name] = invalid.errors.get("file", "上传失败")

@@ -9,8 +9,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from service.processes import pilot
 from service.store.models import Attachment, Filing, Institution, OtherCityFiling, User
-from service.usecases import pilot
 from service.usecases.context import unit_of_work
 from tests.helpers import make_institution, make_staff
 from tests.integration.test_web_pages import Page

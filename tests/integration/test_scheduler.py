@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import event, select, update
 
+from service.processes import filing
 from service.store.models import AuditEvent, HumanTask, Institution, Notice, Objection, ProcessInstance, Timer, User
-from service.usecases import accounts, filing, notifications, tasks
+from service.usecases import accounts, attachments, notifications, tasks
 from service.usecases.audit import verify_chain
 from service.usecases.context import unit_of_work
 from service.usecases.timers import MAX_ATTEMPTS, fire_due_timers
@@ -54,7 +55,7 @@ def _filings_in_notice(ctx, clock, count: int) -> list[int]:
     instance_ids = []
     for user_id, name, credit_code in seeds:
         started = filing.start_filing(ctx, user_id)
-        attachment = filing.upload_attachment(ctx, user_id, "备案材料.pdf", "application/pdf", b"%PDF-1.4 test")
+        attachment = attachments.upload_attachment(ctx, user_id, "备案材料.pdf", "application/pdf", b"%PDF-1.4 test")
         tasks.complete(ctx, user_id, started.task_id, application(credit_code, name, "enterprise",
                                                                   attachment_id=attachment))
         tasks.complete(ctx, county, open_task(started.instance_id, "initial_review"),

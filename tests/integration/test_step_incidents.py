@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from service.store.models import Filing, Incident, Institution, ProcessInstance
-from service.usecases import handlers, notifications
+from service.usecases import notifications
 from service.usecases.audit import verify_chain
 from service.usecases.context import unit_of_work
 from service.usecases.timers import fire_due_timers
+from service.usecases.topics import Topic
 from tests.helpers import Api, make_institution, make_staff
 from tests.integration.test_filing_api import forward_and_approve, submit_application
 from tests.integration.test_web_pages import Page
@@ -42,7 +43,7 @@ def at_code_assignment(people, ctx, clock):
 
 
 @pytest.fixture
-def receipt_service_down(monkeypatch):
+def receipt_service_down(monkeypatch, ctx):
     """issue_receipt writes part of its work, then fails as an outside service might."""
     def broken(ctx, session, instance, actor, data, inputs):
         filing = session.get(Filing, int(data["filing_id"]))
@@ -50,7 +51,7 @@ def receipt_service_down(monkeypatch):
         filing.institution.status = "filed_pilot"
         session.flush()
         raise RuntimeError(FAILURE)
-    monkeypatch.setitem(handlers.TOPICS, "issue_receipt", broken)
+    monkeypatch.setitem(ctx.topics, "issue_receipt", Topic(broken, ctx.topics["issue_receipt"].inputs))
     return monkeypatch
 
 

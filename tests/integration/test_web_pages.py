@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import text
 
-from service.usecases import complaint
+from service.processes import complaint
 from tests.helpers import PASSWORD, Api, application, make_institution, make_staff
 
 

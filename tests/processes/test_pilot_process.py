@@ -6,35 +6,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from service.bootstrap import registered_topics
 from service.clock import FixedClock
 from service.engine.definitions import read_bundle
 from service.usecases.context import Context
 from service.usecases.forms import CHECKS
-from service.usecases.handlers import TOPICS
 from tests.conftest import ROOT
 
-# what start_pilot hands the process for a filing dated 2025-03-03
+# what the receipt's message `filing_filed` hands the process for a filing dated 2025-03-03
 STARTED = {"institution_id": 7, "filing_id": 3, "name": "池州市职业技能培训评价中心", "credit_code": "x",
            "kind": "social_org", "jurisdiction": "341702", "filing_code": "S000034000001",
-           "filing_date": "2025-03-03", "pilot_until": "2026-03-02", "valid_until": "2028-03-02",
-           "recommend_province": False}
+           "filing_date": "2025-03-03", "pilot_until": "2026-03-02", "valid_until": "2028-03-02"}
 
 
 class Run:
     def __init__(self, still_filed=True):
         self.clock = FixedClock(datetime(2025, 3, 3, 10, 0))
-        self.ctx = Context(session_factory=None, clock=self.clock, topics=set(TOPICS), form_checks=set(CHECKS))
+        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(), form_checks=set(CHECKS))
         self.ctx._calendar_read_at = float("inf")  # no database: the package calendar only
         self.definitions = self.ctx.compile(read_bundle(ROOT))
         self.still_filed = still_filed
         self.calls: list[tuple[str, dict]] = []
-        self.save(self.ctx.engine.start(self.definitions, "pilot", dict(STARTED), self.service))
+        self.save(self.ctx.engine.start(self.definitions, "pilot", dict(STARTED), self.service,
+                                        message="filing_filed"))
 
     def service(self, topic, data, inputs):
         self.calls.append((topic, dict(inputs)))
         if topic == "pilot_facts":
             return {"pilot_period": "2025-03-03 至 2026-03-02", "batches_run": 0, "certificates_issued": 0,
-                    "findings_open": 0, "still_filed": self.still_filed}
+                    "findings_open": 0, "still_filed": self.still_filed, "recommend_province": False}
         if topic == "pilot_passed":
             return {"institution_status": "filed", "city_opinion": data.get("opinion"), "opinion": ""}
         if topic == "end_filing":

@@ -1,9 +1,10 @@
 """The one-year pilot (认定试点, Art. 7) and province-wide service, with bpmn/pilot.bpmn.
 
-A filing that completes starts the pilot (`start_pilot`, called by the issue_receipt handler,
-nowhere else). When the pilot year ends the city evaluates it: pass → the institution certifies
-for the rest of its three years; fail → the filing ends (revocation.end_filing). The city may
-recommend a passed institution for province-wide service, which the province re-reviews.
+A first filing's receipt starts the pilot: bpmn/pilot.bpmn starts on the message `filing_filed`
+(usecases.messages), with the facts of the filing as its data. When the pilot year ends the city
+evaluates it: pass → the institution certifies for the rest of its three years; fail → the filing
+ends (register.end_filing). The city may recommend a passed institution for province-wide service,
+which the province re-reviews.
 
 An institution certifying in another city records that city's filing here too
 (`record_other_city_filing`)."""
@@ -17,52 +18,13 @@ from sqlalchemy.orm import Session, selectinload
 from ..domain import calendar as cal
 from ..domain.levels import LEVELS
 from ..store.db import read_only
-from ..store.models import (
-    FILED_STATUSES,
-    Attachment,
-    Complaint,
-    Filing,
-    Institution,
-    OtherCityFiling,
-    ProcessInstance,
-    User,
-)
-from . import access, audit, notifications, revocation
-from .context import Context, unit_of_work
-from .errors import Forbidden, Invalid
+from ..store.models import FILED_STATUSES, Attachment, Complaint, Institution, OtherCityFiling, User
+from ..usecases import access, audit, notifications, register
+from ..usecases.context import Context, unit_of_work
+from ..usecases.errors import Forbidden, Invalid
+from ..usecases.topics import Topic
 
-PROCESS = "pilot"
 HOME_CITY = "池州"  # this system's own city: its filing is the one this system keeps
-
-
-def business_key(institution_id: int) -> str:
-    return f"pilot:{institution_id}"
-
-
-def start_pilot(ctx: Context, session: Session, institution: Institution,
-                filing: Filing) -> ProcessInstance | None:
-    """Art. 7: the filing is complete (receipt issued, status filed_pilot, pilot_until set); the
-    pilot runs at the registered location until pilot_until, then the city evaluates it.
-    In the caller's transaction. Only an institution the receipt has put in its pilot (status
-    filed_pilot) starts one, and a pilot already running for it is kept, not doubled."""
-    if institution.status != "filed_pilot" or institution.pilot_until is None:
-        return None
-    from . import instances  # instances → handlers → this module: imported when first used
-    running = session.scalar(select(ProcessInstance).where(
-        ProcessInstance.business_key == business_key(institution.id), ProcessInstance.status == "running"))
-    if running is not None:
-        return running
-    data = {"institution_id": institution.id, "filing_id": filing.id, "name": institution.name,
-            "credit_code": institution.credit_code, "kind": institution.kind,
-            "jurisdiction": institution.jurisdiction_code, "filing_code": institution.filing_code,
-            "filing_date": institution.valid_from.isoformat(), "pilot_until": institution.pilot_until.isoformat(),
-            "valid_until": institution.valid_until.isoformat(), "recommend_province": False}
-    instance = instances.start(ctx, session, None, PROCESS, data, business_key=business_key(institution.id),
-                               institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
-                               subject=f"{institution.name} 认定试点")
-    audit.record(session, ctx.clock.now(), None, "start", instance_id=instance.id, institution_id=institution.id,
-                 data={"process": PROCESS, "filing_id": filing.id, "pilot_until": data["pilot_until"]})
-    return instance
 
 
 FACTS_NOTE = ("批次认定、证书发放和监督检查尚未在本系统中登记，认定批次数、发证人数和未整改问题数暂记为0，"
@@ -96,14 +58,15 @@ def pilot_facts(session: Session, institution: Institution) -> dict:
     }
 
 
-# --- service topics of bpmn/pilot.bpmn (registered in handlers.TOPICS) -------------------------
+# --- service topics of bpmn/pilot.bpmn -------------------------------------------------------------
 
 def _institution(session: Session, data) -> Institution:
     return session.get(Institution, int(data["institution_id"]))
 
 
 def facts_topic(ctx, session, instance, actor, data, inputs):
-    return pilot_facts(session, _institution(session, data))
+    # the city's review starts with no recommendation for province-wide service
+    return {**pilot_facts(session, _institution(session, data)), "recommend_province": False}
 
 
 def passed_topic(ctx, session, instance, actor, data, inputs):
@@ -122,7 +85,7 @@ def passed_topic(ctx, session, instance, actor, data, inputs):
 
 def end_filing_topic(ctx, session, instance, actor, data, inputs):
     institution = _institution(session, data)
-    revocation.end_filing(ctx, session, institution, inputs.get("reason") or "", inputs.get("ground") or "",
+    register.end_filing(ctx, session, institution, inputs.get("reason") or "", inputs.get("ground") or "",
                           actor=actor, instance_id=instance.id)
     return {"institution_status": institution.status}
 
@@ -147,10 +110,10 @@ def province_topic(ctx, session, instance, actor, data, inputs):
 
 
 TOPICS = {
-    "pilot_facts": facts_topic,
-    "pilot_passed": passed_topic,
-    "end_filing": end_filing_topic,
-    "record_province_review": province_topic,
+    "pilot_facts": Topic.of(facts_topic),
+    "pilot_passed": Topic.of(passed_topic),
+    "end_filing": Topic.of(end_filing_topic, ("reason", "ground")),
+    "record_province_review": Topic.of(province_topic, ("decision", "opinion")),
 }
 
 

@@ -2,10 +2,11 @@
 jurisdiction investigates. The supervision that may follow (Art. 20) is a later process."""
 from __future__ import annotations
 
-from ..store.models import FILED_STATUSES, Complaint, Institution, Jurisdiction
-from . import audit, instances
-from .context import Context, unit_of_work
-from .errors import Invalid
+from ..store.models import COMPLAINT_FINDINGS, FILED_STATUSES, Complaint, Institution, Jurisdiction
+from ..usecases import audit, instances
+from ..usecases.context import Context, unit_of_work
+from ..usecases.errors import Invalid
+from ..usecases.topics import Topic
 
 MAX_CONTENT = 5000
 
@@ -67,3 +68,23 @@ def submit_complaint(ctx: Context, jurisdiction_code: str, institution_id: int |
         audit.record(session, now, None, "start", instance_id=instance.id, institution_id=institution_id,
                      data={"process": "complaint", "complaint_id": complaint.id, "channel": "public"})
         return complaint.id
+
+
+# --- service topics of bpmn/complaint.bpmn ---------------------------------------------------------
+
+def close_complaint(ctx, session, instance, actor, data, inputs):
+    """Art. 19: the county's finding closes the complaint. Measures are only recorded here; proposing
+    and deciding them (Art. 20) belongs to the supervision process."""
+    finding = inputs.get("finding")
+    if finding not in COMPLAINT_FINDINGS:  # a changed form must not silently close it either way
+        raise ValueError(f"close_complaint: finding must be one of {COMPLAINT_FINDINGS}, got {finding!r}")
+    complaint = session.get(Complaint, int(data["complaint_id"]))
+    complaint.status, complaint.closed_at = finding, ctx.clock.now()
+    complaint.finding = inputs.get("opinion")
+    complaint.measures = data.get("measures") or None
+    return {"complaint_status": finding}
+
+
+TOPICS = {
+    "close_complaint": Topic.of(close_complaint, ("finding", "opinion")),
+}

@@ -11,35 +11,31 @@ code and the validity stay. Rejected, nothing changes. The request is a row (`sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.eligibility import scope_facts
-from ..domain.levels import LEVELS
 from ..store.db import read_only
 from ..store.models import (
     SCOPE_CHANGE_OPEN,
     Filing,
     HumanTask,
     Institution,
-    Occupation,
     ProcessInstance,
     ScopeChange,
-    ScopeItem,
     User,
 )
-from . import access, audit, notifications
-from .context import Context, unit_of_work
-from .errors import Conflict, Forbidden, NotFound
+from ..usecases import access, audit, instances, notifications, register
+from ..usecases.context import Context, unit_of_work
+from ..usecases.errors import Conflict, Forbidden, NotFound
+from ..usecases.topics import Topic
 
 PROCESS = "scope_change"
 # Art. 22.7: only a filed institution that is not suspended certifies, so only it changes its scope
 MAY_CHANGE = ("filed_pilot", "filed")
 STATUS_NAMES = {"draft": "未备案", "under_review": "备案审核中", "suspended": "暂停评价", "revoked": "已取消备案",
                 "expired": "已过期", "withdrawn": "已撤回", "rejected": "不予备案"}
-OPEN_FILING = ("draft", "under_review", "correction", "notice")
 
 
 def business_key(scope_change_id: int) -> str:
@@ -53,58 +49,8 @@ class Started:
     task_id: int
 
 
-def filing_in_force(session: Session, institution_id: int) -> Filing | None:
-    """The last filing decided as filed (first filing or renewal): its application holds the facts."""
-    return session.scalar(select(Filing).where(Filing.institution_id == institution_id, Filing.status == "filed")
-                          .order_by(Filing.decided_at.desc(), Filing.id.desc()).limit(1))
-
-
-def scope_in_force(session: Session, institution: Institution) -> list[dict]:
-    """The active scope, each pair with the own certified assessors last declared for it: by the
-    filing in force, or by a scope change approved after it."""
-    last = filing_in_force(session, institution.id)
-    declared = {(s["occupation_code"], s["level"]): s.get("assessors")
-                for s in ((last.application or {}).get("scope") or [] if last else [])}
-    changes = select(ScopeChange).where(ScopeChange.institution_id == institution.id,
-                                        ScopeChange.status == "approved")
-    if last is not None and last.decided_at is not None:
-        changes = changes.where(ScopeChange.decided_at >= last.decided_at)
-    for change in session.scalars(changes.order_by(ScopeChange.decided_at, ScopeChange.id)):
-        declared.update({(s["occupation_code"], s["level"]): s.get("assessors") for s in change.requested_scope})
-    return [{"occupation_code": item.occupation_code, "level": item.level,
-             "assessors": declared.get((item.occupation_code, item.level))}
-            for item in institution.scope if item.is_active]
-
-
-def changed_since(session: Session, institution_id: int, since: datetime) -> tuple[set, set]:
-    """(added, removed) pairs of the changes approved after `since`: a renewal opened while a
-    change was under review was prefilled without it, and its receipt must not undo it."""
-    added, removed = set(), set()
-    for change in session.scalars(select(ScopeChange).where(
-            ScopeChange.institution_id == institution_id, ScopeChange.status == "approved",
-            ScopeChange.decided_at >= since).order_by(ScopeChange.decided_at, ScopeChange.id)):
-        before, after = _pairs(change.scope_before), _pairs(change.approved_scope)
-        gained, lost = after - before, before - after
-        added, removed = (added - lost) | gained, (removed - gained) | lost
-    return added, removed
-
-
-def describe(session: Session, pairs) -> list[str]:
-    """'6-31-01-03 电工 · 四级/中级工', for the reviewers, the messages and the record."""
-    pairs = sorted(pairs)
-    names = dict(session.execute(select(Occupation.code, Occupation.name).where(
-        Occupation.code.in_({code for code, _ in pairs}))).all()) if pairs else {}
-    return [f"{code} {names.get(code, '')} · {LEVELS[level].name if level in LEVELS else level}"
-            for code, level in pairs]
-
-
-def _pairs(scope) -> set[tuple[str, str]]:
-    return {(s["occupation_code"], s["level"]) for s in scope or []}
-
-
 def start_scope_change(ctx: Context, user_id: int) -> Started:
     """An institution user opens a scope change; its first task is its own request form."""
-    from . import instances  # instances → handlers → this module: imported when first used
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
         if user.role != "institution" or user.institution_id is None:
@@ -115,17 +61,17 @@ def start_scope_change(ctx: Context, user_id: int) -> Started:
             raise Conflict(f"本机构当前状态为“{STATUS_NAMES.get(institution.status, institution.status)}”，"
                            "只有已备案且未暂停评价的机构可以申请变更备案范围")
         open_filing = session.scalar(select(Filing.id).where(Filing.institution_id == institution.id,
-                                                             Filing.status.in_(OPEN_FILING)).limit(1))
+                                                             Filing.status.in_(register.OPEN_FILING)).limit(1))
         if open_filing is not None:
             raise Conflict(f"本机构有一件办理中的备案申请（编号{open_filing}），请待其办结后再申请变更备案范围")
         open_change = session.scalar(select(ScopeChange.id).where(ScopeChange.institution_id == institution.id,
                                                                   ScopeChange.status.in_(SCOPE_CHANGE_OPEN)).limit(1))
         if open_change is not None:
             raise Conflict(f"本机构已有一件办理中的备案范围变更（编号{open_change}），请勿重复申请")
-        last = filing_in_force(session, institution.id)
+        last = register.filing_in_force(session, institution.id)
         if last is None or not last.application:
             raise Conflict("未找到本机构现行备案的申请材料，无法据此办理变更，请联系属地人社部门")
-        scope = scope_in_force(session, institution)
+        scope = register.scope_in_force(session, institution)
         change = ScopeChange(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
                              status="draft", scope_before=[{k: s[k] for k in ("occupation_code", "level")}
                                                            for s in scope],
@@ -136,7 +82,7 @@ def start_scope_change(ctx: Context, user_id: int) -> Started:
         data = {**dict(last.application), "scope_change_id": change.id, "institution_id": institution.id,
                 "filing_id": last.id, "name": institution.name, "credit_code": institution.credit_code,
                 "kind": institution.kind, "jurisdiction": institution.jurisdiction_code,
-                "scope": scope, "scope_in_force": describe(session, _pairs(scope))}
+                "scope": scope, "scope_in_force": register.describe(session, register.pairs(scope))}
         instance = instances.start(ctx, session, user, PROCESS, data, business_key=business_key(change.id),
                                    institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
                                    subject=f"{institution.name} 备案范围变更")
@@ -177,21 +123,17 @@ def scope_change_detail(ctx: Context, user_id: int, scope_change_id: int) -> Sco
             raise NotFound("备案范围变更不存在")
         instance_id = session.scalar(select(ProcessInstance.id).where(
             ProcessInstance.business_key == business_key(change.id)))
-        before = _pairs(change.scope_before)
-        after = _pairs(change.approved_scope if change.status == "approved" else change.requested_scope)
+        before = register.pairs(change.scope_before)
+        after = register.pairs(change.approved_scope if change.status == "approved" else change.requested_scope)
         after = after or before  # not submitted yet: nothing asked for
-        return ScopeChangeDetail(change, instance_id, describe(session, after - before),
-                                 describe(session, before - after))
+        return ScopeChangeDetail(change, instance_id, register.describe(session, after - before),
+                                 register.describe(session, before - after))
 
 
-# --- service topics of bpmn/scope_change.bpmn (registered in handlers.TOPICS) ------------------
+# --- service topics of bpmn/scope_change.bpmn ------------------------------------------------------
 
 def _change(session: Session, data) -> ScopeChange:
     return session.get(ScopeChange, int(data["scope_change_id"]))
-
-
-def _active(institution: Institution) -> set[tuple[str, str]]:
-    return {(item.occupation_code, item.level) for item in institution.scope if item.is_active}
 
 
 def record_scope_change(ctx, session, instance, actor, data, inputs):
@@ -204,9 +146,10 @@ def record_scope_change(ctx, session, instance, actor, data, inputs):
                                "assessors": s.get("assessors")} for s in scope]
     change.reason = data.get("change_reason")
     change.status, change.submitted_at = "under_review", ctx.clock.now()
-    wanted, held = _pairs(scope), _active(institution)
+    wanted, held = register.pairs(scope), register.active_pairs(institution)
     return {**scope_facts(institution.kind, scope, data.get("highest_level_by_education")),
-            "scope_added": describe(session, wanted - held), "scope_removed": describe(session, held - wanted)}
+            "scope_added": register.describe(session, wanted - held),
+            "scope_removed": register.describe(session, held - wanted)}
 
 
 def apply_scope_change(ctx, session, instance, actor, data, inputs):
@@ -222,14 +165,10 @@ def apply_scope_change(ctx, session, instance, actor, data, inputs):
         notifications.to_institution(ctx, session, institution.id, notifications.Message(
             "备案范围变更未生效", change.opinion, f"/cases/{instance.id}"))
         return {"scope_change_status": change.status}
-    wanted = _pairs(inputs.get("scope") or data.get("approved_scope") or data.get("scope"))
-    held = _active(institution)
-    existing = {(item.occupation_code, item.level): item for item in institution.scope}
-    for key, item in existing.items():
-        item.is_active = key in wanted
-    for code, level in sorted(wanted - set(existing)):
-        institution.scope.append(ScopeItem(occupation_code=code, level=level, is_active=True))
-    added, removed = describe(session, wanted - held), describe(session, held - wanted)
+    wanted = register.pairs(inputs.get("scope") or data.get("approved_scope") or data.get("scope"))
+    held = register.active_pairs(institution)
+    register.set_scope(institution, wanted)
+    added, removed = register.describe(session, wanted - held), register.describe(session, held - wanted)
     change.approved_scope = [{"occupation_code": code, "level": level} for code, level in sorted(wanted)]
     change.status, change.decided_at, change.opinion = "approved", now, data.get("opinion")
     audit.record(session, now, None, "scope_changed", instance_id=instance.id, institution_id=institution.id,
@@ -254,7 +193,7 @@ def reject_scope_change(ctx, session, instance, actor, data, inputs):
 
 
 TOPICS = {
-    "record_scope_change": record_scope_change,
-    "apply_scope_change": apply_scope_change,
-    "reject_scope_change": reject_scope_change,
+    "record_scope_change": Topic.of(record_scope_change),
+    "apply_scope_change": Topic.of(apply_scope_change, ("scope",)),
+    "reject_scope_change": Topic.of(reject_scope_change, ("reason",)),
 }

@@ -1,0 +1,205 @@
+"""The filing register (备案登记簿): what every process may ask or change about an institution's
+filing, in one small shared service, so processes never call into each other (filing, renewal,
+scope change, pilot, and the revocation and supervision to come).
+
+It holds the filing in force and its scope, the numbers the city assigns (filing codes,
+receipt numbers), opening a filing case (an institution's own application, or a renewal), and
+ending a filing (取消备案, Art. 22; a failed pilot, Art. 7). Each function works in the caller's
+transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.codes import FILING_CODE_LETTER
+from ..domain.levels import LEVELS
+from ..store.models import (
+    Filing,
+    HumanTask,
+    Institution,
+    Occupation,
+    Revocation,
+    ScopeChange,
+    ScopeItem,
+    Setting,
+    User,
+)
+from . import audit, instances, notifications
+from .context import Context
+from .errors import Conflict
+
+# A filing in these states is still being decided: an institution has at most one.
+OPEN_FILING = ("draft", "under_review", "correction", "notice")
+
+
+# --- the filing in force and its scope --------------------------------------------------------
+
+def filing_in_force(session: Session, institution_id: int) -> Filing | None:
+    """The last filing decided as filed (first filing or renewal): its application holds the facts."""
+    return session.scalar(select(Filing).where(Filing.institution_id == institution_id, Filing.status == "filed")
+                          .order_by(Filing.decided_at.desc(), Filing.id.desc()).limit(1))
+
+
+def scope_in_force(session: Session, institution: Institution) -> list[dict]:
+    """The active scope, each pair with the own certified assessors last declared for it: by the
+    filing in force, or by a scope change approved after it."""
+    last = filing_in_force(session, institution.id)
+    declared = {(s["occupation_code"], s["level"]): s.get("assessors")
+                for s in ((last.application or {}).get("scope") or [] if last else [])}
+    changes = select(ScopeChange).where(ScopeChange.institution_id == institution.id,
+                                        ScopeChange.status == "approved")
+    if last is not None and last.decided_at is not None:
+        changes = changes.where(ScopeChange.decided_at >= last.decided_at)
+    for change in session.scalars(changes.order_by(ScopeChange.decided_at, ScopeChange.id)):
+        declared.update({(s["occupation_code"], s["level"]): s.get("assessors") for s in change.requested_scope})
+    return [{"occupation_code": item.occupation_code, "level": item.level,
+             "assessors": declared.get((item.occupation_code, item.level))}
+            for item in institution.scope if item.is_active]
+
+
+def changed_since(session: Session, institution_id: int, since: datetime) -> tuple[set, set]:
+    """(added, removed) pairs of the scope changes approved after `since`: a renewal opened while a
+    change was under review was prefilled without it, and its receipt must not undo it."""
+    added, removed = set(), set()
+    for change in session.scalars(select(ScopeChange).where(
+            ScopeChange.institution_id == institution_id, ScopeChange.status == "approved",
+            ScopeChange.decided_at >= since).order_by(ScopeChange.decided_at, ScopeChange.id)):
+        before, after = pairs(change.scope_before), pairs(change.approved_scope)
+        gained, lost = after - before, before - after
+        added, removed = (added - lost) | gained, (removed - gained) | lost
+    return added, removed
+
+
+def pairs(scope) -> set[tuple[str, str]]:
+    return {(s["occupation_code"], s["level"]) for s in scope or []}
+
+
+def active_pairs(institution: Institution) -> set[tuple[str, str]]:
+    return {(item.occupation_code, item.level) for item in institution.scope if item.is_active}
+
+
+def set_scope(institution: Institution, wanted: set[tuple[str, str]]) -> None:
+    """The scope in force becomes `wanted`: pairs no longer wanted are deactivated (kept, for the
+    record), new ones added or reactivated. The public directory and the quota read this."""
+    existing = {(item.occupation_code, item.level): item for item in institution.scope}
+    for key, item in existing.items():
+        item.is_active = key in wanted
+    for code, level in sorted(wanted - set(existing)):
+        institution.scope.append(ScopeItem(occupation_code=code, level=level, is_active=True))
+
+
+def describe(session: Session, scope_pairs) -> list[str]:
+    """'6-31-01-03 电工 · 四级/中级工', for the reviewers, the messages and the record."""
+    scope_pairs = sorted(scope_pairs)
+    names = dict(session.execute(select(Occupation.code, Occupation.name).where(
+        Occupation.code.in_({code for code, _ in scope_pairs}))).all()) if scope_pairs else {}
+    return [f"{code} {names.get(code, '')} · {LEVELS[level].name if level in LEVELS else level}"
+            for code, level in scope_pairs]
+
+
+# --- numbers the city assigns ------------------------------------------------------------------
+
+def next_filing_serial(session: Session, kind: str) -> int:
+    """Serials per code letter, so two approvals never share a code."""
+    return _next_in_sequence(session, f"filing_code_serial_{FILING_CODE_LETTER[kind]}")
+
+
+def next_receipt_number(session: Session, year: int) -> str:
+    """备案回执编号 CZBA<year><serial>: one sequence per year for every receipt, the system's own
+    and those of filings recorded from before it (seed), so no two receipts can share a number."""
+    return f"CZBA{year}{_next_in_sequence(session, f'receipt_serial_{year}'):06d}"
+
+
+def _next_in_sequence(session: Session, key: str) -> int:
+    """The counter row is locked until the transaction ends: concurrent approvals queue for it."""
+    setting = session.execute(select(Setting).where(Setting.key == key).with_for_update()).scalar()
+    if setting is None:
+        setting = Setting(key=key, value="0")
+        session.add(setting)
+    setting.value = str(int(setting.value) + 1)
+    session.flush()
+    return int(setting.value)
+
+
+# --- opening a filing case -----------------------------------------------------------------------
+
+@dataclass
+class Started:
+    filing_id: int
+    instance_id: int
+    task_id: int
+
+
+def open_filing(ctx: Context, session: Session, institution: Institution, actor: User | None,
+                purpose: str = "initial", prefill: dict | None = None) -> Started:
+    """A filing case (bpmn/filing.bpmn) for the institution: its own application (initial), or a
+    renewal the scheduler opens before the three years end (Art. 7), prefilled from the filing in
+    force and carrying the validity it would follow on from."""
+    open_filing = session.scalar(select(Filing).where(
+        Filing.institution_id == institution.id, Filing.status.in_(OPEN_FILING)))
+    if open_filing is not None:
+        raise Conflict(f"本机构已有一件办理中的备案申请（编号{open_filing.id}），请勿重复申请")
+    filing = Filing(institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code, purpose=purpose)
+    session.add(filing)
+    session.flush()
+    data = {**(prefill or {}), "filing_id": filing.id, "institution_id": institution.id, "purpose": purpose,
+            "name": institution.name, "credit_code": institution.credit_code, "kind": institution.kind,
+            "identity_fixed": institution.status != "draft",  # the form shows credit code and kind read-only
+            "jurisdiction": institution.jurisdiction_code, "address": institution.address,
+            "legal_representative": institution.legal_representative,
+            "contact_name": institution.contact_name, "contact_phone": institution.contact_phone,
+            "valid_until_in_force": institution.valid_until.isoformat() if institution.valid_until else None}
+    what = "延续备案申请" if purpose == "renewal" else "备案申请"
+    instance = instances.start(ctx, session, actor, "filing", data, business_key=f"filing:{filing.id}",
+                               institution_id=institution.id, jurisdiction_code=institution.jurisdiction_code,
+                               subject=f"{institution.name} {what}")
+    audit.record(session, ctx.clock.now(), actor, "start", instance_id=instance.id,
+                 institution_id=institution.id, data={"process": "filing", "filing_id": filing.id, "purpose": purpose})
+    task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                        HumanTask.state == "open"))
+    return Started(filing.id, instance.id, task_id)
+
+
+# --- ending a filing -------------------------------------------------------------------------------
+
+# Why a filing ends; the key is stored (revocation.ground), the text is shown and sent.
+GROUNDS = {
+    "pilot_failed": "第七条：认定试点结束后未通过评估",
+    "withdrawal": "第二十二条第一项：自愿退出职业技能等级认定工作备案",
+    "inactive": "第二十二条第二项：非不可抗力因素停止职业技能等级认定工作1年以上",
+    "legal_person_terminated": "第二十二条第三项：机构或其举办单位法人资格依法终止",
+    "false_materials": "第二十二条第四项：通过虚假材料、虚假承诺取得备案登记，或拒不履行工作承诺",
+    "facilities_unfit": "第二十二条第五项：设施设备无法满足鉴定考核需求且无法整改完善",
+    "low_rating": "第二十二条第六项：年度工作评估为三星级以下且限期内未完成整改",
+    "violations": "第二十二条第七项：存在违规行为且限期内未完成整改",
+    "other": "第二十二条第八项：其他因违法违规开展认定造成不良影响",
+}
+
+
+def end_filing(ctx: Context, session: Session, institution: Institution, reason: str, ground: str, *,
+               actor: User | None = None, instance_id: int | None = None) -> Revocation:
+    """The one place a filing ends: status revoked, its scope deactivated (so it leaves the public
+    directory and no longer counts towards the quota), the reason recorded and audited, the
+    institution told."""
+    if ground not in GROUNDS:  # a changed model must not end a filing on an unknown ground
+        raise ValueError(f"end_filing: ground must be one of {sorted(GROUNDS)}, got {ground!r}")
+    reason = (reason or "").strip() or GROUNDS[ground]
+    now = ctx.clock.now()
+    before = institution.status
+    institution.status = "revoked"
+    for item in institution.scope:
+        item.is_active = False
+    row = Revocation(institution_id=institution.id, ground=ground, reason=reason, instance_id=instance_id,
+                     decided_by=actor.id if actor else None, decided_at=now)
+    session.add(row)
+    session.flush()
+    audit.record(session, now, actor, "revoked", instance_id=instance_id, institution_id=institution.id,
+                 opinion=reason, data={"ground": ground, "status_before": before, "revocation_id": row.id,
+                                       "filing_code": institution.filing_code})
+    notifications.to_institution(ctx, session, institution.id, notifications.Message(
+        "备案已取消", f"{GROUNDS[ground]}。理由：{reason}。本机构已移出备案机构目录，不得再开展职业技能等级认定。",
+        "/filings"))
+    return row

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
-from .processes import complaint, filing, pilot, renewal, scope_change
+from .processes import complaint, filing, pilot, renewal, review, scope_change
 from .store.db import make_engine, make_session_factory
 from .usecases import audit, topics
 from .usecases.context import Context
@@ -14,7 +14,7 @@ from .usecases.forms import CHECKS
 from .usecases.notifications import InApp
 
 # Every process, registered here and nowhere else: its topics are what its models may call.
-PROCESSES = (filing, pilot, renewal, scope_change, complaint)
+PROCESSES = (review, filing, pilot, renewal, scope_change, complaint)
 
 
 def registered_topics() -> dict[str, topics.Topic]:

@@ -116,8 +116,9 @@ def compile_bundle(bundle: Bundle, *, roles: set[str], topics: Mapping[str, Set[
                 parser.add_bpmn_xml(root, filename=path)
             except ValidationException as error:
                 raise _definition_error(error, path) from None
+    processes_in_bundle = {p.get("id") for root in documents.values() for p in root.iterfind(f"{{{BPMN_NS}}}process")}
     for path, root in documents.items():
-        _check_document(path, root, result, roles, topics, sandbox)
+        _check_document(path, root, result, roles, topics, sandbox, processes_in_bundle)
         for process in root.iterfind(f"{{{BPMN_NS}}}process"):
             process_id = process.get("id")
             if process.get("isExecutable") != "true":
@@ -200,7 +201,13 @@ def _check_references(path: str, schema: dict) -> None:
                 raise DefinitionError(path, pointer, f"{keyword}“{value}”指向的定义在本表单中不存在") from None
 
 
-def _check_document(path, root, result: Definitions, roles, topics, sandbox: Sandbox):
+def lane_role(lane) -> str | None:
+    prop = lane.find(f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_MODEL_NS}}}properties/"
+                     f"{{{CAMUNDA_MODEL_NS}}}property[@name='role']")
+    return prop.get("value") if prop is not None else None
+
+
+def _check_document(path, root, result: Definitions, roles, topics, sandbox: Sandbox, called_processes):
     """What SpiffWorkflow does not check: lanes, forms, decisions, topics, expressions."""
     stem = Path(path).stem
     process_ids = [p.get("id") for p in root.iterfind(f"{{{BPMN_NS}}}process")]
@@ -208,11 +215,15 @@ def _check_document(path, root, result: Definitions, roles, topics, sandbox: San
         raise DefinitionError(path, None, f"file name must be the process id; found processes {process_ids}")
     lane_of = {}
     for lane in root.iter(f"{{{BPMN_NS}}}lane"):
-        role = lane.get("name")
+        # the lane's name is for people (县（区）人社部门); the role that acts in it is a property
+        role = lane_role(lane)
         if role not in roles:
-            raise DefinitionError(path, lane.get("id"), f"lane name '{role}' is not a role; roles: {sorted(roles)}")
+            raise DefinitionError(path, lane.get("id"), f"泳道“{lane.get('name') or lane.get('id')}”的角色属性 "
+                                  f"role 应为 {sorted(roles)} 之一，现为“{role or '（未设置）'}”"
+                                  "（camunda:properties 中的 camunda:property name=\"role\"）")
         for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
             lane_of[ref.text.strip()] = role
+    _check_camunda_extensions(path, root)
     for process in root.iterfind(f"{{{BPMN_NS}}}process"):
         process_id = process.get("id")
         for node in process.iter(f"{{{BPMN_NS}}}scriptTask"):
@@ -252,6 +263,11 @@ def _check_document(path, root, result: Definitions, roles, topics, sandbox: San
                 if parameter.get("name") not in topics[topic]:
                     raise DefinitionError(path, node.get("id"), f"topic '{topic}' does not read input "
                                           f"'{parameter.get('name')}'; it reads: {sorted(topics[topic]) or 'none'}")
+        for node in process.iter(f"{{{BPMN_NS}}}callActivity"):
+            called = node.get("calledElement")
+            if not called or called not in called_processes:
+                raise DefinitionError(path, node.get("id"), f"调用活动调用的流程“{called or ''}”不存在；"
+                                      f"可调用：{sorted(called_processes)}")
         messages = {m.get("id"): m.get("name") for m in root.iterfind(f"{{{BPMN_NS}}}message")}
         for node in process.iterfind(f"{{{BPMN_NS}}}startEvent"):
             for definition in node.iterfind(f"{{{BPMN_NS}}}messageEventDefinition"):
@@ -279,3 +295,63 @@ def _check_expressions(path, process, sandbox: Sandbox):
                 sandbox.check(text)
             except ExpressionError as error:  # the sandbox names the construct it refuses
                 raise DefinitionError(path, owner(node), str(error)) from None
+
+
+# What each element may carry from the Camunda namespace: exactly what this engine reads. Anything
+# else a modeler offers (assignee, listeners, output mappings…) would look like a rule and do
+# nothing, so it is refused with the reason. The process-level three are descriptions Camunda
+# Modeler writes into every new model; they change no case, and nobody expects them to.
+CAMUNDA_ATTRIBUTES = {
+    "process": {"historyTimeToLive", "versionTag", "isStartableInTasklist"},
+    "userTask": {"formKey", "dueDate"},
+    "serviceTask": {"type", "topic"},
+    "businessRuleTask": {"decisionRef", "resultVariable", "mapDecisionResult"},
+}
+WHY_NOT = {
+    "assignee": "办理人由泳道的角色属性 role 和辖区决定",
+    "candidateGroups": "办理人由泳道的角色属性 role 和辖区决定",
+    "candidateUsers": "办理人由泳道的角色属性 role 和辖区决定",
+    "outputParameter": "服务任务的结果由其主题的处理程序返回，决策的结果由 resultVariable 接收",
+    "in": "调用活动带入调用方的全部数据，结束时带回全部数据",
+    "out": "调用活动带入调用方的全部数据，结束时带回全部数据",
+    "executionListener": "本系统不执行脚本和监听器",
+    "taskListener": "本系统不执行脚本和监听器",
+    "asyncBefore": "每一步都在同一事务中提交",
+    "asyncAfter": "每一步都在同一事务中提交",
+}
+
+
+def _check_camunda_extensions(path: str, root) -> None:
+    def local(node) -> str:
+        return etree.QName(node).localname
+
+    def owner(node):
+        while node is not None and node.get("id") is None:
+            node = node.getparent()
+        return node.get("id") if node is not None else None
+
+    def refuse(node, name, where):
+        reason = WHY_NOT.get(name, "本系统不读取它")
+        raise DefinitionError(path, owner(node), f"{where}上的 camunda:{name} 在本系统中不起作用，请删除（{reason}）")
+
+    for process in root.iterfind(f"{{{BPMN_NS}}}process"):
+        for node in process.iter(etree.Element):
+            for attribute in node.attrib:
+                name = etree.QName(attribute)
+                if name.namespace == CAMUNDA_MODEL_NS and name.localname not in CAMUNDA_ATTRIBUTES.get(local(node), ()):
+                    refuse(node, name.localname, local(node))
+            if local(node) == "serviceTask" and node.get(f"{{{CAMUNDA_MODEL_NS}}}type") != "external":
+                raise DefinitionError(path, node.get("id"), "服务任务应为外部任务（camunda:type=\"external\"，"
+                                      "并以 camunda:topic 指定主题）")
+            if etree.QName(node).namespace != CAMUNDA_MODEL_NS:
+                continue
+            parent = node.getparent()
+            allowed = (
+                (local(node) == "inputOutput" and local(parent.getparent()) == "serviceTask")
+                or (local(node) == "inputParameter" and local(parent) == "inputOutput" and len(node) == 0)
+                or (local(node) == "properties" and local(parent.getparent()) == "lane")
+                or (local(node) == "property" and local(parent) == "properties" and node.get("name") == "role")
+            )
+            if not allowed:
+                refuse(node, local(node) if local(node) != "property" else f"property “{node.get('name')}”",
+                       local(parent.getparent()) if local(parent) == "extensionElements" else local(parent))

@@ -96,6 +96,7 @@ class ReadyTask:
     role: str
     form_key: str
     data: dict
+    process: str  # the process whose model holds the task: a called one's (review) inside a call activity
 
 
 @dataclass
@@ -197,8 +198,10 @@ class Engine:
         for task in _tasks_in(workflow, TaskState.READY | TaskState.WAITING):
             if task.state == TaskState.READY:
                 if task.task_spec.manual:
-                    info = definitions.user_tasks[(process_id, task.task_spec.bpmn_id)]
-                    ready.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data))
+                    process = task.workflow.spec.name  # a call activity's tasks live in the called model
+                    info = definitions.user_tasks[(process, task.task_spec.bpmn_id)]
+                    ready.append(ReadyTask(str(task.id), info.name, info.title, info.role, info.form_key, task.data,
+                                           process))
                 continue
             definition = getattr(task.task_spec, "event_definition", None)
             # an event-based gateway waits on several definitions at once
@@ -211,7 +214,7 @@ class Engine:
     def due_at(self, definitions: Definitions, process_id: str, task: ReadyTask) -> datetime | None:
         """The deadline of a task that has just opened (camunda:dueDate), evaluated once: its
         `today()` is the day the task opened, not the day someone next looks at it."""
-        due_date = definitions.user_tasks[(process_id, task.name)].due_date
+        due_date = definitions.user_tasks[(task.process, task.name)].due_date
         return as_instant(self.sandbox.evaluate(due_date, task.data)) if due_date else None
 
     def trail(self, workflow) -> list[SystemStep]:
@@ -222,7 +225,10 @@ class Engine:
                 if t.task_spec.bpmn_id]
 
     def current_steps(self, workflow) -> list[str]:
-        return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        """Open and waiting steps; a call activity whose called process runs is STARTED, so the
+        case page's diagram of the calling process shows where inside it the case is."""
+        return [t.task_spec.bpmn_id
+                for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
                 if t.task_spec.bpmn_id]
 
     def failed_step(self, workflow) -> tuple[str, str] | None:

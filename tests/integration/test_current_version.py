@@ -22,7 +22,7 @@ def test_deploying_earlier_files_again_makes_them_current_for_new_cases(app, ctx
     make_staff(ctx)
     analyst = Api(app, "analyst")
     a, _ = deploy(ctx, read_bundle(ROOT), "analyst")
-    b, is_new = deploy(ctx, edited("bpmn/filing.bpmn", 'name="县区初审"', 'name="县区初审（改）"'), "analyst")
+    b, is_new = deploy(ctx, edited("bpmn/filing.bpmn", 'name="发布公示"', 'name="发布公示（改）"'), "analyst")
     assert is_new and b != a
     make_institution(ctx)
     on_b = Api(app, "inst1").post("/api/filings").get_json()["instance_id"]
@@ -48,7 +48,7 @@ def test_who_made_which_version_current_is_in_the_audit_log(app, ctx):
     analyst = Api(app, "analyst")
     text = read_bundle(ROOT).files["bpmn/filing.bpmn"]
     changed = analyst.post("/api/admin/definitions", json={"files": {
-        "bpmn/filing.bpmn": text.replace('name="县区初审"', 'name="县区人社初审"')}}).get_json()["version_id"]
+        "bpmn/filing.bpmn": text.replace('name="发布公示"', 'name="发布备案公示"')}}).get_json()["version_id"]
     back = analyst.post("/api/admin/definitions", json={"files": {"bpmn/filing.bpmn": text}})
     assert back.status_code == 200 and not back.get_json()["is_new"]
     with unit_of_work(ctx) as session:

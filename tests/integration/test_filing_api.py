@@ -180,10 +180,10 @@ def test_unmet_art8_conditions_come_back_to_the_institution_with_their_articles(
     assert any("50平方米" in u for u in unmet) and any("30" in u for u in unmet)
     assert people["county"].open_tasks() == []
     events = institution.get(f"/api/cases/{again['instance_id']}/timeline").get_json()["events"]
-    assert [(e["action"], e["task_name"]) for e in events][-4:] == [
+    assert [(e["action"], e["task_name"]) for e in events][-5:] == [
         ("complete", "submit_application"), ("service", "record_application"), ("decision", "eligibility_social_org"),
-        ("service", "return_unmet")]
-    assert events[-2]["data"]["unmet"] == unmet and events[-2]["actor_name"] == "系统"
+        ("service", "conclude_review"), ("service", "return_unmet")]
+    assert events[-3]["data"]["unmet"] == unmet and events[-3]["actor_name"] == "系统"
 
 
 def test_access_type_occupation_is_refused_at_submission(people):

@@ -24,7 +24,9 @@ RATING = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="definitions_rating" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="rating" name="年度评估" isExecutable="true">
     <bpmn:laneSet id="lanes">
-      <bpmn:lane id="lane_city" name="city"><bpmn:flowNodeRef>confirm</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="lane_city" name="市人社部门"><bpmn:extensionElements><camunda:properties>
+        <camunda:property name="role" value="city" /></camunda:properties></bpmn:extensionElements>
+        <bpmn:flowNodeRef>confirm</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
     <bpmn:startEvent id="start" />
     <bpmn:sequenceFlow id="to_rate" sourceRef="start" targetRef="rate" />

@@ -12,6 +12,7 @@ from service.bootstrap import registered_topics
 from service.clock import FixedClock
 from service.engine import runtime
 from service.engine.definitions import read_bundle
+from service.processes import review
 from service.seed import application, demo_credit_code
 from service.usecases.context import Context
 from service.usecases.forms import CHECKS
@@ -33,6 +34,8 @@ class Run:
 
     def service(self, topic, data, inputs):
         self.calls.append(topic)
+        if topic == "conclude_review":  # the real handler: it needs no database
+            return review.conclude_review(None, None, None, None, data, inputs)
         if topic == "record_application":
             return {"kind": data["kind"], "min_assessors": min(s["assessors"] for s in data["scope"]),
                     "level_above_education": data.get("_above", False)}

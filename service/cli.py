@@ -64,9 +64,13 @@ def register(app: Flask) -> None:
     @app.cli.command("fire-timers")
     @click.option("--as-of", default=None, help="fire what was due at this instant (ISO), e.g. catch-up")
     def fire_timers(as_of):
+        """What the scheduler does in one pass: scheduled starts, then due timers."""
+        from .usecases.schedules import start_due
         from .usecases.timers import fire_due_timers
-        result = fire_due_timers(_ctx(), datetime.fromisoformat(as_of) if as_of else None)
-        click.echo(f"fired {result.fired}, failed {result.failed}")
+        when = datetime.fromisoformat(as_of) if as_of else None
+        started = start_due(_ctx(), when)
+        result = fire_due_timers(_ctx(), when)
+        click.echo(f"scheduled starts {started}, fired {result.fired}, failed {result.failed}")
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -389,6 +389,15 @@ def definition_versions():
                           for i, v in enumerate(rows)])
 
 
+@api.get("/admin/schedules")
+@doc(out=schemas.ScheduleOut, many=True)
+@login_required
+def schedules():
+    """The processes that start on a schedule (timer start events), when next, and their last occurrences."""
+    from ..usecases.schedules import overview
+    return jsonify(items=schemas.ScheduleOut(many=True).dump(overview(ctx(), session["user_id"])))
+
+
 @api.put("/admin/calendar/<int:year>")
 @doc(body=schemas.CalendarYearIn, out=schemas.OkOut)
 @login_required

@@ -393,6 +393,20 @@ class DefinitionVersionOut(Schema):
     files = fields.Dict(keys=fields.String(), values=fields.String())
 
 
+class ScheduledStartOut(Schema):
+    occurrence = fields.DateTime()
+    instance_id = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class ScheduleOut(Schema):
+    process_id = fields.String()
+    process_name = fields.String()
+    expression = fields.String(metadata={"description": "timeCycle: ISO 8601 R/start/period or a 5-field cron"})
+    next_at = fields.DateTime(allow_none=True)
+    recent = fields.List(fields.Nested(ScheduledStartOut))
+
+
 class ErrorOut(Schema):
     """Every refusal: a Chinese message; per field when the input was wrong; a reference to quote when it failed."""
     message = fields.String()

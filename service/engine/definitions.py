@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
+from ..domain.schedules import Schedule, ScheduleError, parse_schedule
 from .dmn import Decision, parse_decisions
 from .errors import DefinitionError, ExpressionError
 from .parser import ProcessParser
@@ -72,6 +73,7 @@ class Definitions:
     user_tasks: dict[tuple[str, str], UserTaskInfo] = field(default_factory=dict)  # (process, task)
     process_names: dict[str, str] = field(default_factory=dict)
     start_messages: dict[str, set[str]] = field(default_factory=dict)  # message -> processes it starts
+    schedules: dict[str, Schedule] = field(default_factory=dict)  # process -> when it starts by itself
 
 
 def parse_xml(text: str, file_name: str) -> etree._Element:
@@ -270,6 +272,13 @@ def _check_document(path, root, result: Definitions, roles, topics, sandbox: San
                                       f"可调用：{sorted(called_processes)}")
         messages = {m.get("id"): m.get("name") for m in root.iterfind(f"{{{BPMN_NS}}}message")}
         for node in process.iterfind(f"{{{BPMN_NS}}}startEvent"):
+            for cycle in node.iterfind(f"{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}timeCycle"):
+                if process_id in result.schedules:
+                    raise DefinitionError(path, node.get("id"), "一个流程只能有一个定时启动的开始事件")
+                try:
+                    result.schedules[process_id] = parse_schedule(cycle.text or "")
+                except ScheduleError as error:
+                    raise DefinitionError(path, node.get("id"), str(error)) from None
             for definition in node.iterfind(f"{{{BPMN_NS}}}messageEventDefinition"):
                 name = messages.get(definition.get("messageRef"))
                 if not name:

@@ -12,7 +12,7 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
 )
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 
-from .specs import ClockDuration, ClockTimeDate, DecisionTask, ExternalServiceTask
+from .specs import ClockDuration, ClockTimeDate, DecisionTask, ExternalServiceTask, ScheduledStart
 
 
 class ExternalServiceTaskParser(CamundaTaskParser):
@@ -44,6 +44,8 @@ class DecisionTaskParser(CamundaTaskParser):
 class ClockTimerMixin:
     """Timers read the injected clock (SpiffWorkflow's read datetime.now())."""
 
+    STARTS_ON_SCHEDULE = False
+
     def parse_timer_event(self, event):
         name = self.node.get("name", self.node.get("id"))
         time_date = first(self.xpath(".//bpmn:timeDate"))
@@ -52,12 +54,15 @@ class ClockTimerMixin:
         duration = first(self.xpath(".//bpmn:timeDuration"))
         if duration is not None:
             return ClockDuration(name, (duration.text or "").strip())
-        raise ValidationException("only timeDate and timeDuration timers are supported (no timeCycle)",
-                                  node=self.node, file_name=self.filename)
+        cycle = first(self.xpath(".//bpmn:timeCycle"))
+        if cycle is not None and self.STARTS_ON_SCHEDULE:
+            return ScheduledStart(name, (cycle.text or "").strip())
+        raise ValidationException("定时器只支持 timeDate、timeDuration；timeCycle（周期）只能用在开始事件上，"
+                                  "表示按周期定时启动流程", node=self.node, file_name=self.filename)
 
 
 class StartEventParser(ClockTimerMixin, CamundaStartEventParser):
-    pass
+    STARTS_ON_SCHEDULE = True
 
 
 class IntermediateCatchEventParser(ClockTimerMixin, CamundaIntermediateCatchEventParser):

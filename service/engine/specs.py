@@ -75,6 +75,14 @@ class ClockTimeDate(TimeDateEventDefinition):
         return my_task._get_internal_data("event_fired", False)
 
 
+class ScheduledStart(TimerEventDefinition):
+    """A start event's `timeCycle`: the scheduler starts the case when an occurrence falls due
+    (usecases/schedules.py), so the event has fired by the time the case exists."""
+
+    def has_fired(self, my_task):
+        return True
+
+
 class ClockDuration(DurationTimerEventDefinition):
     """An ISO 8601 duration (P1Y, P90D…) counted from the moment the timer starts waiting."""
 

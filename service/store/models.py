@@ -254,6 +254,21 @@ class Timer(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class ScheduledStart(Base):
+    """One occurrence of a process's schedule (a timer start event's timeCycle) and the case it
+    started. The unique key is the exactly-once guarantee: two schedulers reaching the same
+    occurrence insert the same row, and the second one's transaction fails and starts nothing."""
+
+    __tablename__ = "scheduled_start"
+    __table_args__ = (UniqueConstraint("process_id", "occurrence", name="uq_scheduled_start_occurrence"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    occurrence: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    error: Mapped[str | None] = mapped_column(Text)  # the start failed: for analysts, as an incident's
+
+
 class Incident(Base):
     """A step that failed on a user's submit for a reason not the user's (a service task raising,
     an expression failing): the submit was rolled back, what was typed kept as the task's draft.

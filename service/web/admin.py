@@ -42,3 +42,11 @@ def resolve(incident_id):
     except (Conflict, NotFound) as error:
         flash(error.message, "error")
     return redirect(url_for("admin.incidents"))
+
+
+@admin.get("/schedules")
+@login_required
+def schedules():
+    """定时启动: the processes that start by themselves, when next, and what their last occurrences did."""
+    from ..usecases.schedules import overview
+    return render_template("schedules.html", schedules=overview(ctx(), current_user().id))

@@ -25,7 +25,7 @@ def test_institution_and_its_user_are_registered_and_a_wrong_credit_code_is_name
 
 def test_fire_timers_command_reports_what_it_did(app):
     result = app.test_cli_runner().invoke(args=["fire-timers", "--as-of", "2024-10-11T00:00:00"])
-    assert result.exit_code == 0 and result.output.strip() == "fired 0, failed 0"
+    assert result.exit_code == 0 and result.output.strip() == "scheduled starts 0, fired 0, failed 0"
 
 
 def test_deploy_command_refuses_a_broken_folder_naming_the_file(app, tmp_path):

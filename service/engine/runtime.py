@@ -217,6 +217,11 @@ class Engine:
         due_date = definitions.user_tasks[(task.process, task.name)].due_date
         return as_instant(self.sandbox.evaluate(due_date, task.data)) if due_date else None
 
+    def running_calls(self, workflow) -> list[str]:
+        """The processes a call activity of this case is running now (review.bpmn while the
+        county or city reviews), so the case page can show where inside them the case is."""
+        return [part.spec.name for part in workflow.subprocesses.values() if not part.completed]
+
     def trail(self, workflow) -> list[SystemStep]:
         return workflow.script_engine.trail
 

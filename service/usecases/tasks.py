@@ -388,6 +388,7 @@ class Timeline:
     process_name: str
     actionable: set[int]  # ids of the open tasks this user may act on
     institution: Institution | None = None  # whom the case is about: its name, credit code and filing code
+    called: dict[str, tuple[str, str]] = field(default_factory=dict)  # process running in a call: (name, bpmn)
 
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
@@ -406,9 +407,13 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
         next_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                              HumanTask.state == "open")).all()
         workflow, definitions = instances.load_readonly(ctx, session, instance)
+        called = {process: (definitions.process_names.get(process, process),
+                            definitions.bundle.files.get(f"bpmn/{process}.bpmn", ""))
+                  for process in ctx.engine.running_calls(workflow)}
         return Timeline(instance, list(events), list(next_tasks), ctx.engine.completed_steps(workflow),
                         ctx.engine.current_steps(workflow),
                         definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""),
                         definitions.process_names.get(instance.process_id, instance.process_id),
                         {task.id for task in next_tasks if access.can_see_task(user, task)},
-                        session.get(Institution, instance.institution_id) if instance.institution_id else None)
+                        session.get(Institution, instance.institution_id) if instance.institution_id else None,
+                        called)

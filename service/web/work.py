@@ -183,6 +183,16 @@ def diagram(instance_id):
     return Response(found.bpmn, mimetype="application/xml")
 
 
+@work.get("/cases/<int:instance_id>/diagram/<process_id>.bpmn")
+@login_required
+def called_diagram(instance_id, process_id):
+    """The diagram of a process a call activity of this case runs now (备案审查)."""
+    found = tasks.timeline(ctx(), current_user().id, instance_id)
+    if process_id not in found.called:
+        abort(404)
+    return Response(found.called[process_id][1], mimetype="application/xml")
+
+
 @work.get("/cases/<int:instance_id>/record")
 @login_required
 def record(instance_id):

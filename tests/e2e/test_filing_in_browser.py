@@ -95,6 +95,12 @@ def test_filing_goes_from_application_to_receipt_in_the_browser(people, live_ser
     page.fill("input[name=contact_phone]", "13800000000")
     page.get_by_role("button", name="提交", exact=True).click()
     expect(page.locator("#next")).to_contain_text("县区初审")
+    # the case is inside the shared review (a call activity): both diagrams say where
+    expect(page.locator("#diagram [data-element-id=review].current")).to_be_visible()
+    called = page.locator(".diagram.called[data-process=review]")
+    expect(called).to_have_attribute("data-rendered", "1")
+    expect(called.locator("[data-element-id=initial_review].current")).to_be_visible()
+    expect(called.locator("[data-element-id=city_review].current")).to_have_count(0)
 
     # The county returns it for correction (补正); the institution sees the opinion and resubmits.
     log_in(page, base, "county")

@@ -142,6 +142,7 @@ class Engine:
             workflow.do_engine_steps()
         except WorkflowException as error:
             raise WorkflowError(str(error)) from error
+        _forget_finished_calls(workflow)
 
     def complete(self, workflow: BpmnWorkflow, task_id: str, data: dict):
         task = self._ready_task(workflow, task_id)
@@ -261,6 +262,16 @@ def _tasks_in(workflow: BpmnWorkflow, states: int):
         for task in part.tasks.values():
             if task.state & states:
                 yield task
+
+
+def _forget_finished_calls(workflow: BpmnWorkflow) -> None:
+    """SpiffWorkflow keeps a called process's tasks after the call activity has taken its data
+    back, so every review round would stay in the stored state (a full copy of the case data
+    each). Once the call activity itself has finished, nothing reads them: drop them."""
+    for task_id, called in list(workflow.subprocesses.items()):
+        caller = workflow.get_task_from_id(task_id)
+        if called.completed and caller is not None and caller.has_state(TaskState.FINISHED_MASK):
+            del workflow.subprocesses[task_id]
 
 
 class _At:

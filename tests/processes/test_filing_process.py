@@ -217,3 +217,18 @@ def test_state_stays_small():
     run = Run()
     run.to_notice()
     assert len(run.state.encode()) < 20_000
+
+
+def test_a_finished_review_leaves_no_copy_of_the_case_in_the_stored_state():
+    """Each review round runs review.bpmn as a call activity with a copy of the case data; once the
+    round is over its data is back in the filing and its tasks are dropped, so corrections do not
+    pile up copies (the stored-state target, bench/README.md)."""
+    import json
+    run = Run()
+    run.complete("submit_application", run.application)
+    assert len(json.loads(run.state)["subprocesses"]) == 1  # in the review
+    run.complete("initial_review", {"decision": "correction", "opinion": "请补充场地证明"})
+    assert json.loads(run.state)["subprocesses"] == {}
+    run.complete("submit_application", run.data("submit_application"))
+    assert len(json.loads(run.state)["subprocesses"]) == 1  # the second round's, only
+    assert run.tasks() == [("county", "initial_review")]

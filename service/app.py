@@ -44,7 +44,8 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
     app.config.update({k: v for k, v in settings.items() if k not in ("SECRET_KEY",)})
     app.extensions["context"] = context or build_context(settings["DATABASE_URL"],
                                                          clock_kind=settings["CLOCK"],
-                                                         audit_key=settings.get("AUDIT_KEY"))
+                                                         audit_key=settings.get("AUDIT_KEY"),
+                                                         bureau=settings.get("BUREAU", "chizhou"))
     from .web.work import allow_files_with_the_form
     app.before_request(allow_files_with_the_form)  # before CSRF protection reads the body
     app.before_request(edge.check_request)  # input the database cannot take is refused before anything reads it

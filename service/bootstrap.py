@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import reference
 from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
 from .processes import complaint, filing, pilot, renewal, review, scope_change
@@ -21,7 +22,8 @@ def registered_topics() -> dict[str, topics.Topic]:
     return topics.merge(*(process.TOPICS for process in PROCESSES))
 
 
-def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None) -> Context:
+def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None,
+                  bureau: str = reference.DEFAULT_BUREAU) -> Context:
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     session_factory = make_session_factory(make_engine(database_url))
@@ -30,4 +32,4 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system", aud
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
     return Context(session_factory=session_factory, clock=clock, topics=registered_topics(), form_checks=set(CHECKS),
-                   channels=(InApp(),))
+                   channels=(InApp(),), bureau=reference.bureau(bureau))

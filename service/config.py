@@ -23,6 +23,8 @@ def from_env() -> dict:
         # HMAC key of the audit chain (usecases/audit.py); never stored in the database. Required
         # in production; development and tests sign with a derived development key.
         "AUDIT_KEY": os.environ.get("AUDIT_KEY", ""),
+        # the city running this install: data/bureaus/<BUREAU>.json (name, codes, receipt prefix, jurisdictions)
+        "BUREAU": os.environ.get("BUREAU", "chizhou"),
     }
 
 

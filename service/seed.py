@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .domain import calendar as cal
-from .domain.codes import credit_code_check_char, format_filing_code
+from .domain.codes import credit_code_check_char
 from .processes import complaint, filing
 from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
@@ -44,7 +44,7 @@ def application(credit_code: str, name: str, kind: str = "social_org", jurisdict
 
 def seed_demo(ctx: Context) -> str:
     with unit_of_work(ctx) as session:
-        load_reference_data(session)
+        load_reference_data(session, ctx.bureau)
         if session.scalar(select(User.id).limit(1)) is not None:
             return "demo data already present"
         jurisdictions = session.scalars(select(Jurisdiction)).all()
@@ -115,12 +115,13 @@ def _filed_before_the_system(ctx: Context) -> None:
                           kind="social_org", jurisdiction_code="341723", status="filed_pilot",
                           valid_from=start, valid_until=cal.add_days(cal.add_years(start, 3), -1),
                           pilot_until=cal.add_days(cal.add_years(start, 1), -1))
-        row.filing_code = format_filing_code("social_org", register.next_filing_serial(session, "social_org"))
+        row.filing_code = register.next_filing_code(session, ctx.bureau, "social_org")
         row.scope = [ScopeItem(occupation_code="6-31-01-03", level=level) for level in ("5", "4", "3")]
         session.add(row)
         session.flush()
         receipt = Filing(institution_id=row.id, jurisdiction_code=row.jurisdiction_code, status="filed",
-                         filing_code=row.filing_code, receipt_number=register.next_receipt_number(session, start.year),
+                         filing_code=row.filing_code,
+                         receipt_number=register.next_receipt_number(session, ctx.bureau, start.year),
                          requested_scope=[], decided_at=ctx.clock.now())
         session.add(receipt)
         session.flush()

@@ -43,7 +43,7 @@ def database_url():
 def prepared(database_url):
     ctx = build_context(database_url, clock=FixedClock(datetime(2024, 9, 2, 9, 0)))
     with unit_of_work(ctx) as session:
-        load_reference_data(session)
+        load_reference_data(session, ctx.bureau)
     version_id, _ = deploy(ctx, read_bundle(ROOT), "tests")
     ctx.session_factory.kw["bind"].dispose()
     return database_url, version_id

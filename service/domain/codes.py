@@ -20,7 +20,7 @@ _ID_NUMBER_CHECK_CHARS = "10X98765432"
 # students like an employer, so it takes Y. This is data: change it here if the province says so.
 FILING_CODE_LETTER = {"enterprise": "Y", "school": "Y", "social_org": "S"}
 
-FILING_SERIAL_MAX = 999_999
+CITY_SERIAL_MAX = 9_999  # per city and code letter: the 6-digit serial is 2 digits of city, 4 of sequence
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -91,19 +91,21 @@ class FilingCode:
         return f"{self.letter}{self.ministry}{self.province}{self.serial:06d}"
 
 
-def format_filing_code(kind: str, serial: int, province: str = "34", ministry: str = "0000") -> str:
+def format_filing_code(kind: str, sequence: int, province: str, city: str, ministry: str = "0000") -> str:
     """The 13-character institution code that opens every national certificate number.
 
     1 letter + 4 digits ministry (0000 when filed with a province) + 2 digits province (Anhui 34)
-    + 6 digits serial, e.g. S000034000001.
+    + 6 digits serial, e.g. S000034170001. The serial starts with the city within the province
+    (池州 341700 → 17) and counts on per city: every city of the province running this system
+    issues codes from its own range, so two cities never issue the same one.
     """
     if kind not in FILING_CODE_LETTER:
         raise ValueError(f"unknown institution kind {kind!r}")
-    if not re.fullmatch(r"\d{4}", ministry) or not re.fullmatch(r"\d{2}", province):
-        raise ValueError(f"ministry must be 4 digits and province 2 digits, got {ministry!r}, {province!r}")
-    if not 1 <= serial <= FILING_SERIAL_MAX:
-        raise DomainError(f"备案序号应在1至{FILING_SERIAL_MAX}之间，现为{serial}", field="filing_code")
-    return str(FilingCode(FILING_CODE_LETTER[kind], ministry, province, serial))
+    if not re.fullmatch(r"\d{4}", ministry) or not re.fullmatch(r"\d{2}", province) or not re.fullmatch(r"\d{2}", city):
+        raise ValueError(f"ministry must be 4 digits, province and city 2, got {ministry!r}, {province!r}, {city!r}")
+    if not 1 <= sequence <= CITY_SERIAL_MAX:
+        raise DomainError(f"本市备案序号应在1至{CITY_SERIAL_MAX}之间，现为{sequence}", field="filing_code")
+    return str(FilingCode(FILING_CODE_LETTER[kind], ministry, province, int(city) * 10_000 + sequence))
 
 
 def parse_filing_code(code: str) -> FilingCode:

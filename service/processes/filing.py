@@ -13,7 +13,6 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..domain.codes import format_filing_code
 from ..domain.eligibility import scope_facts
 from ..domain.privacy import mask_contact, mask_name
 from ..store.db import read_only
@@ -352,10 +351,9 @@ def issue_receipt(ctx, session, instance, actor, data, inputs):
     institution = filing.institution
     renewal = filing.purpose == "renewal"
     if institution.filing_code is None:
-        institution.filing_code = format_filing_code(institution.kind,
-                                                     register.next_filing_serial(session, institution.kind))
+        institution.filing_code = register.next_filing_code(session, ctx.bureau, institution.kind)
     filing.filing_code = institution.filing_code
-    filing.receipt_number = register.next_receipt_number(session, ctx.today().year)
+    filing.receipt_number = register.next_receipt_number(session, ctx.bureau, ctx.today().year)
     filing.status, filing.decided_at = "filed", ctx.clock.now()
     institution.valid_from = _date(inputs["valid_from"])
     institution.valid_until = _date(inputs["valid_until"])

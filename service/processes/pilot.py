@@ -24,9 +24,6 @@ from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Forbidden, Invalid
 from ..usecases.topics import Topic
 
-HOME_CITY = "池州"  # this system's own city: its filing is the one this system keeps
-
-
 FACTS_NOTE = ("批次认定、证书发放和监督检查尚未在本系统中登记，认定批次数、发证人数和未整改问题数暂记为0，"
               "请以机构报送材料和线下检查记录为准。")
 
@@ -126,10 +123,10 @@ def record_other_city_filing(ctx: Context, user_id: int, city: str, filing_code:
     city, filing_code = (city or "").strip(), (filing_code or "").strip()
     errors = {}
     if not city:
-        errors["city"] = "请填写开展认定服务的地市，如“安庆市”"
+        errors["city"] = "请填写开展认定服务的地市，如“合肥市”"
     elif len(city) > 50:
         errors["city"] = "地市名称不超过50个字"
-    elif city.startswith(HOME_CITY):
+    elif city.startswith(ctx.bureau.city_short):  # this system keeps its own city's filing
         errors["city"] = "本市的备案无需登记为异地备案"
     if not filing_code:
         errors["filing_code"] = "请填写该地市人社部门出具的备案编号"

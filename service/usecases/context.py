@@ -11,7 +11,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import reference as reference_data
 from ..domain import calendar as cal
+from ..domain.bureau import Bureau
 from ..engine.definitions import Bundle, Definitions, compile_bundle
 from ..engine.runtime import Engine
 from ..engine.sandbox import Sandbox, charge
@@ -38,6 +40,7 @@ class Context:
     form_checks: set[str]
     channels: tuple = ()  # where notifications go (notifications.Channel); in-app by default
     calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
+    bureau: Bureau = field(default_factory=reference_data.bureau)  # who runs this install (BUREAU setting)
     _definitions: dict[int, Definitions] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _calendar_read_at: float = -1e9

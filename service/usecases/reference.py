@@ -30,7 +30,7 @@ def occupations(ctx: Context) -> list[dict]:
 def reload(ctx: Context) -> str:
     """Load reference data again, so edited flags (data/occupations-skill-overrides.csv) take effect."""
     with unit_of_work(ctx) as session:
-        load_reference_data(session)
+        load_reference_data(session, ctx.bureau)
         fileable = session.scalar(select(func.count()).select_from(Occupation).where(
             Occupation.level == 4, Occupation.is_skill.is_(True), Occupation.access_type.is_(False)))
     return f"reference data loaded: {fileable} fileable occupations"

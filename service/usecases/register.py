@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.codes import FILING_CODE_LETTER
+from ..domain.bureau import Bureau
+from ..domain.codes import FILING_CODE_LETTER, format_filing_code
 from ..domain.levels import LEVELS
 from ..store.models import (
     Filing,
@@ -102,15 +103,18 @@ def describe(session: Session, scope_pairs) -> list[str]:
 
 # --- numbers the city assigns ------------------------------------------------------------------
 
-def next_filing_serial(session: Session, kind: str) -> int:
-    """Serials per code letter, so two approvals never share a code."""
-    return _next_in_sequence(session, f"filing_code_serial_{FILING_CODE_LETTER[kind]}")
+def next_filing_code(session: Session, bureau: Bureau, kind: str) -> str:
+    """Art. 7 赋码: the next code of this city, a sequence per code letter, so two approvals never
+    share a code (and the city part keeps other cities' codes apart)."""
+    sequence = _next_in_sequence(session, f"filing_code_serial_{FILING_CODE_LETTER[kind]}")
+    return format_filing_code(kind, sequence, bureau.province_code, bureau.city_part)
 
 
-def next_receipt_number(session: Session, year: int) -> str:
-    """备案回执编号 CZBA<year><serial>: one sequence per year for every receipt, the system's own
-    and those of filings recorded from before it (seed), so no two receipts can share a number."""
-    return f"CZBA{year}{_next_in_sequence(session, f'receipt_serial_{year}'):06d}"
+def next_receipt_number(session: Session, bureau: Bureau, year: int) -> str:
+    """备案回执编号 <prefix><year><serial> (池州 CZBA): one sequence per year for every receipt, the
+    system's own and those of filings recorded from before it (seed), so no two receipts can share
+    a number."""
+    return f"{bureau.receipt_prefix}{year}{_next_in_sequence(session, f'receipt_serial_{year}'):06d}"
 
 
 def _next_in_sequence(session: Session, key: str) -> int:

@@ -96,7 +96,8 @@ def _message_page(message: str, status: int):
         return render_template("message.html", message=message), status
     except Exception:  # whatever broke the page must not break the answer too
         current_app.logger.exception("message page failed; the bare error page answers")
-        return current_app.jinja_env.get_template("error.html").render(message=message), status
+        return current_app.jinja_env.get_template("error.html").render(
+            message=message, bureau=current_app.extensions["context"].bureau), status
 
 
 def log_failure(what: str) -> str:
@@ -150,7 +151,7 @@ def _globals() -> dict:
     now = ctx.clock.now()
     user = current_user()
     return {
-        "user": user, "unread": notifications.unread_count(ctx, user.id) if user else 0,
+        "bureau": ctx.bureau, "user": user, "unread": notifications.unread_count(ctx, user.id) if user else 0,
         "roles": labels.ROLES, "kinds": labels.KINDS, "actions": labels.ACTIONS,
         "max_attachment": attachments.MAX_ATTACHMENT,
         "labels": labels, "jurisdictions": _reference(current_app)["jurisdictions"], "now": now,

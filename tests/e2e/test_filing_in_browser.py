@@ -188,7 +188,7 @@ def test_filing_goes_from_application_to_receipt_in_the_browser(people, live_ser
     log_in(page, base, "inst1")
     page.get_by_role("link", name="我的备案", exact=True).click()
     page.get_by_role("link", name="备案回执").click()
-    expect(page.locator("body")).to_contain_text("S000034000001")
+    expect(page.locator("body")).to_contain_text("S000034170001")
     expect(page.locator("body")).to_contain_text("2027-10-10")
     page.goto(f"{base}/directory?occupation=6-31-01-03")
     expect(page.locator("#directory")).to_contain_text("池州市职业技能培训评价中心")

@@ -70,14 +70,14 @@ def test_filing_goes_from_application_to_receipt_across_national_day(people, ctx
     assert city.complete(assign["id"], {"opinion": "同意赋码，出具备案回执"}).status_code == 200
 
     receipt = institution.get(f"/api/filings/{started['filing_id']}/receipt").get_json()
-    assert receipt["filing_code"] == "S000034000001"
+    assert receipt["filing_code"] == "S000034170001"
     assert receipt["valid_from"] == "2024-10-11" and receipt["valid_until"] == "2027-10-10"
     assert receipt["pilot_until"] == "2025-10-10"
     assert [(s["occupation_code"], s["level"]) for s in receipt["scope"]] == [("6-31-01-03", "4")]
     page = institution.get(f"/filings/{started['filing_id']}/receipt")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "S000034000001" in html and "电工" in html and "四级/中级工" in html and "2027-10-10" in html
+    assert "S000034170001" in html and "电工" in html and "四级/中级工" in html and "2027-10-10" in html
     assert people["county_dz"].get(f"/filings/{started['filing_id']}/receipt").status_code == 404
     listed = institution.get("/api/public/institutions?occupation=电工").get_json()["items"]
     assert [(i["name"], i["status"]) for i in listed] == [("池州市职业技能培训评价中心", "filed_pilot")]

@@ -92,7 +92,7 @@ def test_renewed_filing_stays_listed_with_the_new_validity(people, ctx, clock, f
 
     [entry] = institution.get("/api/public/institutions").get_json()["items"]
     assert (entry["valid_from"], entry["valid_until"], entry["filing_code"]) == (
-        "2028-03-03", "2031-03-02", "S000034000001")  # the code stays, the period follows on
+        "2028-03-03", "2031-03-02", "S000034170001")  # the code stays, the period follows on
 
     clock.set(datetime(2028, 3, 3, 0, 0))  # the old period's end passes without expiring it
     fire_due_timers(ctx)

@@ -320,7 +320,7 @@ def test_renewal_opened_while_a_change_is_under_review_keeps_the_change(people, 
 
     clock.set(datetime(2027, 6, 14, 9, 0))
     assert city_decides(people, decision="approve", opinion="同意新增焊工").status_code == 200
-    assert directory(institution, "焊工") == [(NAME, "S000034000001")]
+    assert directory(institution, "焊工") == [(NAME, "S000034170001")]
     assert institution.complete(renewal["id"], data).status_code == 200
     forward_and_approve(people)
     assert county.complete(county.only_task("publish_notice")["id"], {"opinion": "同意公示"}).status_code == 200
@@ -328,6 +328,6 @@ def test_renewal_opened_while_a_change_is_under_review_keeps_the_change(people, 
     fire_due_timers(ctx)
     assert city.complete(city.only_task("assign_code")["id"], {"opinion": "同意延续"}).status_code == 200
 
-    assert directory(institution, "焊工") == [(NAME, "S000034000001")]  # the renewal did not undo it
+    assert directory(institution, "焊工") == [(NAME, "S000034170001")]  # the renewal did not undo it
     [entry] = institution.get("/api/public/institutions").get_json()["items"]
     assert entry["valid_until"] == "2030-09-10"

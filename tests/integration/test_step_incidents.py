@@ -117,7 +117,7 @@ def test_a_service_task_failing_on_submit_keeps_the_draft_and_is_an_incident_for
     kept = city.get(f"/api/tasks/{task['id']}").get_json()["data"]
     assert city.complete(task["id"], {"opinion": kept["opinion"]}).status_code == 200
     receipt = institution.get(f"/api/filings/{at_code_assignment['filing_id']}/receipt").get_json()
-    assert receipt["filing_code"] == "S000034000001"
+    assert receipt["filing_code"] == "S000034170001"
     steps = [(e["action"], e["task_name"]) for e in institution.get(f"/api/cases/{instance_id}/timeline")
              .get_json()["events"]]
     assert (steps.index(("step_failed", "issue_receipt")) < steps.index(("incident_resolved", "issue_receipt"))

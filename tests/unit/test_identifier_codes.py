@@ -107,28 +107,34 @@ def test_id_number_born_in_the_future_is_refused_when_today_is_known():
         validate_id_number(number, today=date(2025, 1, 1))
 
 
-def test_filing_code_is_thirteen_characters():
-    # Art. 7 赋码: letter + ministry 0000 + Anhui 34 + 6-digit serial.
-    assert format_filing_code("social_org", 1) == "S000034000001"
-    assert format_filing_code("enterprise", 123456) == "Y000034123456"
-    assert len(format_filing_code("school", 999_999)) == 13
+def test_filing_code_is_thirteen_characters_with_the_city_opening_its_serial():
+    # Art. 7 赋码: letter + ministry 0000 + Anhui 34 + 6-digit serial, the serial's first two the city
+    assert format_filing_code("social_org", 1, "34", "17") == "S000034170001"
+    assert format_filing_code("enterprise", 1234, "34", "08") == "Y000034081234"
+    assert len(format_filing_code("school", 9_999, "34", "17")) == 13
+
+
+def test_two_cities_of_a_province_never_issue_the_same_code():
+    chizhou = {format_filing_code("social_org", n, "34", "17") for n in range(1, 10_000)}
+    anqing = {format_filing_code("social_org", n, "34", "08") for n in range(1, 10_000)}
+    assert len(chizhou) == len(anqing) == 9_999 and not chizhou & anqing
 
 
 def test_school_is_filed_as_employer_type():
     assert FILING_CODE_LETTER["school"] == "Y"
-    assert format_filing_code("school", 7).startswith("Y")
+    assert format_filing_code("school", 7, "34", "17").startswith("Y")
 
 
-@pytest.mark.parametrize("serial", [0, 1_000_000, -1])
+@pytest.mark.parametrize("serial", [0, 10_000, -1])
 def test_filing_serial_out_of_range_is_refused(serial):
     with pytest.raises(DomainError) as raised:
-        format_filing_code("enterprise", serial)
-    assert "备案序号应在1至999999之间" in raised.value.message
+        format_filing_code("enterprise", serial, "34", "17")
+    assert "本市备案序号应在1至9999之间" in raised.value.message
 
 
 def test_filing_code_of_unknown_kind_is_a_programming_error():
     with pytest.raises(ValueError):
-        format_filing_code("hospital", 1)
+        format_filing_code("hospital", 1, "34", "17")
 
 
 def test_filing_code_parses_back():

@@ -51,13 +51,13 @@ def test_each_steps_decision_is_in_the_timeline_and_the_record_with_the_institut
     assert actions.index("reported_to_province") > max(i for i, a in enumerate(actions) if a == "complete")
     assert timeline["institution"] == {"id": institution.user["institution_id"], "name": NAME,
                                        "credit_code": demo_credit_code(1), "kind": "social_org",
-                                       "filing_code": "S000034000001"}
+                                       "filing_code": "S000034170001"}
 
     for name in ("inst1", "county", "city"):
         page = Page(app, name)
         for url in (f"/cases/{instance_id}", f"/cases/{instance_id}/record"):
             html = page.text(url)
-            assert NAME in html and demo_credit_code(1) in html and "S000034000001" in html, (name, url)
+            assert NAME in html and demo_credit_code(1) in html and "S000034170001" in html, (name, url)
             assert "退回补正" in html and "符合条件，上报市级" in html and "同意备案" in html, (name, url)
     record = Page(app, "city").text(f"/cases/{instance_id}/record")
     assert "<th>结论</th>" in record

@@ -130,7 +130,7 @@ class Builder:
     # ----------------------------------------------------------------- reference, users
     def setup(self) -> None:
         with unit_of_work(self.ctx) as session:
-            load_reference_data(session)
+            load_reference_data(session, self.ctx.bureau)
         deploy(self.ctx, read_bundle(ROOT), "bench")
         with unit_of_work(self.ctx) as session:
             self.jurisdictions = [j.code for j in session.scalars(select(Jurisdiction).order_by(Jurisdiction.code))]

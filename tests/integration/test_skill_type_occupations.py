@@ -44,13 +44,13 @@ def test_a_correction_an_analyst_writes_takes_effect_when_reference_data_loads(t
     engine = create_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as session:
-        reference.load_reference_data(session)
+        reference.load_reference_data(session, reference.bureau())
         assert not session.get(Occupation, "3-02-01-00").is_skill  # 人民警察, corrected in the shipped data
         assert not session.get(Occupation, "2-05-01-01").is_skill
         corrections = tmp_path / "overrides.csv"
         corrections.write_text("code,name,is_skill,reason\n2-05-01-01,内科医师,yes,（测试）试点\n", encoding="utf-8")
         monkeypatch.setattr(reference, "SKILL_OVERRIDES", corrections)
-        reference.load_reference_data(session)
+        reference.load_reference_data(session, reference.bureau())
         assert session.get(Occupation, "2-05-01-01").is_skill
         assert session.get(Occupation, "3-02-01-00").is_skill  # no longer corrected: its group, 3, decides
     engine.dispose()

@@ -22,7 +22,7 @@ from sqlalchemy import event, func, select, text
 
 from service.bootstrap import build_context
 from service.clock import FixedClock
-from service.domain.codes import credit_code_check_char, format_filing_code
+from service.domain.codes import CITY_SERIAL_MAX, credit_code_check_char, format_filing_code
 from service.engine.definitions import read_bundle
 from service.processes import filing
 from service.reference import load_reference_data
@@ -338,7 +338,7 @@ class Builder:
             next_id = {table: (session.scalar(select(func.max(column))) or 0) + 1 for table, column in
                        (("institution", Institution.id), ("filing", Filing.id), ("notice", Notice.id),
                         ("process_instance", ProcessInstance.id))}
-            serial_filing_code = 100_000
+            serial_filing_code = 0
 
         rows = []
         serial = 1_000_000
@@ -362,10 +362,12 @@ class Builder:
                     pairs.append((f'"notice_id":{old_notice},', f'"notice_id":{new["notice"]},'))
                 if old_code is not None:
                     serial_filing_code += 1
-                    filing_code = format_filing_code(seed.kind, serial_filing_code)
+                    # more codes than one city's range holds: synthetic city parts from 20 on, all distinct
+                    city, sequence = divmod(serial_filing_code, CITY_SERIAL_MAX)
+                    filing_code = format_filing_code(seed.kind, sequence + 1, "34", f"{20 + city:02d}")
                     pairs.append((old_code, filing_code))
                 if old_receipt is not None:
-                    receipt = f"CZBA2024{new['filing']:07d}"
+                    receipt = f"{self.ctx.bureau.receipt_prefix}2024{new['filing']:07d}"
                     pairs.append((old_receipt, receipt))
                 pairs += [(f"\x01none{i}\x01", "") for i in range(len(pairs), 7)]
                 row = {"seed_instance_id": seed.instance_id, "seed_filing_id": seed.filing_id,

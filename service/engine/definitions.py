@@ -152,7 +152,33 @@ def _check_form(path: str, text: str, form_checks) -> dict:
     for check in schema.get("x-checks", []):
         if check not in form_checks:
             raise DefinitionError(path, "x-checks", f"unknown check '{check}'; known: {sorted(form_checks)}")
+    _check_hints(path, schema)
     return schema
+
+
+# The form hints the pages and the task use case read (service/web/schema_form.py, usecases/forms.py);
+# a misspelt one would be ignored without a word, so it is refused.
+FORM_HINTS = {"x-checks", "x-ui", "x-enum-titles", "x-widget", "x-hint"}
+UI_HINTS = {"groups", "order", "opinion", "fresh", "phrases", "prefill", "readonly_when", "readonly_context",
+            "context_titles", "show_when"}
+
+
+def _check_hints(path: str, schema: Any, pointer: str = "") -> None:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            here = f"{pointer}/{key}"
+            if isinstance(key, str) and key.startswith("x-") and key not in FORM_HINTS:
+                raise DefinitionError(path, here, f"表单提示“{key}”不存在，不会起作用；可用：{sorted(FORM_HINTS)}")
+            if key == "x-ui" and isinstance(value, dict):
+                for hint in value:
+                    if hint not in UI_HINTS:
+                        raise DefinitionError(path, f"{here}/{hint}", f"x-ui 中的“{hint}”不存在，不会起作用；"
+                                              f"可用：{sorted(UI_HINTS)}")
+            elif key != "enum" and key != "const" and key != "default":
+                _check_hints(path, value, here)
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            _check_hints(path, value, f"{pointer}/{index}")
 
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

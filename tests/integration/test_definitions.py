@@ -123,3 +123,14 @@ def test_due_date_written_in_the_model_reaches_the_inbox_and_its_filter(app, ctx
     assert task["due_at"] == "2024-09-15T00:00:00"
     assert county.open_tasks(due_before="2024-09-14T23:00:00") == []
     assert len(county.open_tasks(due_before="2024-09-15T00:00:00")) == 1
+
+
+@pytest.mark.parametrize(("old", "new", "where", "problem"), [
+    ('"x-ui"', '"x-iu"', "/x-iu", "表单提示“x-iu”不存在"),
+    ('"x-ui": {', '"x-ui": {"colour": "red", ', "/x-ui/colour", "x-ui 中的“colour”不存在"),
+])
+def test_a_form_hint_that_would_do_nothing_is_refused_at_deploy(ctx, old, new, where, problem):
+    with pytest.raises(DefinitionError) as refused:
+        deploy(ctx, edited("forms/initial_review.json", old, new), "analyst")
+    assert refused.value.file == "forms/initial_review.json" and refused.value.element == where
+    assert problem in str(refused.value)

@@ -1,5 +1,6 @@
-"""Demo data: Chizhou's jurisdictions and occupations, one user per role and jurisdiction,
-and institutions at several stages, moved there through the real use cases."""
+"""Demo data for the configured bureau: its jurisdictions and the occupations, one user per role
+and jurisdiction, and institutions at several stages, moved there through the real use cases.
+Every name and place is drawn from the bureau's data, so a second city's demo speaks of that city."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -21,11 +22,12 @@ def demo_credit_code(serial: int, division: str = "341702") -> str:
 
 
 def application(credit_code: str, name: str, kind: str = "social_org", jurisdiction: str = "341702",
-                scope=(("6-31-01-03", "4"),), attachment_id: int = 0, **facts) -> dict:
+                scope=(("6-31-01-03", "4"),), attachment_id: int = 0, address: str = "长江中路1号",
+                **facts) -> dict:
     """A complete, eligible application; tests and the demo override what they need."""
     data = {
         "name": name, "credit_code": credit_code, "kind": kind, "jurisdiction": jurisdiction,
-        "address": "池州市贵池区长江中路1号", "legal_representative": "张三", "contact_name": "李四",
+        "address": address, "legal_representative": "张三", "contact_name": "李四",
         "contact_phone": "13800000000",
         "scope": [{"occupation_code": code, "level": level, "assessors": 6} for code, level in scope],
         "is_independent_legal_person": True, "has_good_credit": True, "has_management_rules": True,
@@ -47,19 +49,23 @@ def seed_demo(ctx: Context) -> str:
         load_reference_data(session, ctx.bureau)
         if session.scalar(select(User.id).limit(1)) is not None:
             return "demo data already present"
-        jurisdictions = session.scalars(select(Jurisdiction)).all()
+        # counties and districts (six-digit division codes) first, the functional zones after them
+        places = sorted(session.execute(select(Jurisdiction.code, Jurisdiction.name)).all(),
+                        key=lambda place: (not place[0].isdigit(), place[0]))
+        home, district = places[0]
+        city, short = ctx.bureau.city, ctx.bureau.city_short
         institutions = []
-        for serial, (name, kind) in enumerate([("池州市职业技能培训评价中心", "social_org"),
-                                               ("池州安达电气有限公司", "enterprise"),
-                                               ("池州市技工学校", "school"),
-                                               ("贵池区新星职业培训学校", "social_org")], start=1):
-            row = Institution(credit_code=demo_credit_code(serial), name=name, kind=kind,
-                              jurisdiction_code="341702", contact_phone="13800000000")
+        for serial, (name, kind) in enumerate([(f"{city}职业技能培训评价中心", "social_org"),
+                                               (f"{short}安达电气有限公司", "enterprise"),
+                                               (f"{city}技工学校", "school"),
+                                               (f"{district}新星职业培训学校", "social_org")], start=1):
+            row = Institution(credit_code=demo_credit_code(serial, home), name=name, kind=kind,
+                              jurisdiction_code=home, contact_phone="13800000000")
             session.add(row)
             institutions.append(row)
         session.flush()
         ids = [i.id for i in institutions]
-        codes = [j.code for j in jurisdictions]
+        codes = [code for code, _ in places]
     accounts.create_user(ctx, "analyst", DEMO_PASSWORD, "流程分析员", "analyst")
     accounts.create_user(ctx, "city", DEMO_PASSWORD, "市人社局 王审核", "city")
     accounts.create_user(ctx, "province", DEMO_PASSWORD, "省技能人才管理服务中心 李复核", "province")
@@ -71,12 +77,14 @@ def seed_demo(ctx: Context) -> str:
         county = session.scalar(select(User.id).where(User.username == "county1"))
         city = session.scalar(select(User.id).where(User.username == "city"))
         names = {i.id: (i.name, i.credit_code, i.kind) for i in session.scalars(select(Institution))}
+    address = f"{ctx.bureau.city}{district}长江中路1号"
 
     def submit(user_id, institution_id):
         started = filing.start_filing(ctx, user_id)
         attachment = attachments.upload_attachment(ctx, user_id, "备案材料.pdf", "application/pdf", b"%PDF-1.4 demo")
         name, code, kind = names[institution_id]
-        tasks.complete(ctx, user_id, started.task_id, application(code, name, kind, attachment_id=attachment))
+        tasks.complete(ctx, user_id, started.task_id,
+                       application(code, name, kind, jurisdiction=home, attachment_id=attachment, address=address))
         return started.instance_id
 
     def next_task(instance_id):
@@ -94,25 +102,26 @@ def seed_demo(ctx: Context) -> str:
                 data = {"decision": "approve", "opinion": "同意备案", "approved_scope": opened.data["scope"]}
             tasks.complete(ctx, user_id, next_task(instance_id), data)
 
-    _filed_before_the_system(ctx)
+    _filed_before_the_system(ctx, places[min(3, len(places) - 1)])
     review(submit(users[0], ids[0]), 3)  # in public notice
     review(submit(users[1], ids[1]), 1)  # waiting for the city
     submit(users[2], ids[2])             # waiting for the county
     filing.start_filing(ctx, users[3])   # a draft
-    # Art. 19: a public complaint about an unfiled school, waiting for 贵池区 (county1)
-    complaint.submit_complaint(ctx, "341702", None, "贵池区新星职业培训学校", "王先生", "13912345678",
+    # Art. 19: a public complaint about an unfiled school, waiting for the first county (county1)
+    complaint.submit_complaint(ctx, home, None, f"{district}新星职业培训学校", "王先生", "13912345678",
                                "该校尚未取得职业技能等级认定备案，却以“等级认定、包过发证”为名招生，"
                                "每人收取报名费800元。")
     return (f"demo data ready: users analyst, city, province, county1..county{len(codes)}, inst1..inst4; "
             f"password {DEMO_PASSWORD}")
 
 
-def _filed_before_the_system(ctx: Context) -> None:
+def _filed_before_the_system(ctx: Context, place: tuple[str, str]) -> None:
     """An institution filed before the system went live, so the public directory is not empty."""
+    code, district = place
     with unit_of_work(ctx) as session:
         start = cal.add_days(ctx.today(), -200)
-        row = Institution(credit_code=demo_credit_code(90, "341723"), name="青阳县华能电力技能评价中心",
-                          kind="social_org", jurisdiction_code="341723", status="filed_pilot",
+        row = Institution(credit_code=demo_credit_code(90, code), name=f"{district}华能电力技能评价中心",
+                          kind="social_org", jurisdiction_code=code, status="filed_pilot",
                           valid_from=start, valid_until=cal.add_days(cal.add_years(start, 3), -1),
                           pilot_until=cal.add_days(cal.add_years(start, 1), -1))
         row.filing_code = register.next_filing_code(session, ctx.bureau, "social_org")

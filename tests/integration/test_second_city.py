@@ -14,9 +14,9 @@ from service.clock import FixedClock
 from service.engine.definitions import read_bundle
 from service.processes import pilot
 from service.reference import load_reference_data
-from service.seed import application, demo_credit_code
+from service.seed import application, demo_credit_code, seed_demo
 from service.store.migrate import upgrade
-from service.store.models import Jurisdiction
+from service.store.models import Complaint, Filing, Institution, Jurisdiction
 from service.usecases import accounts
 from service.usecases.context import unit_of_work
 from service.usecases.definitions import deploy
@@ -27,6 +27,7 @@ from tests.helpers import PASSWORD, Api, make_institution
 
 ANQING = str(ROOT / "tests" / "fixtures" / "bureaus" / "anqing.json")
 NAME = "安庆市职业技能鉴定中心"
+CHIZHOU = "池州"
 
 
 @pytest.fixture
@@ -84,3 +85,31 @@ def test_a_second_city_files_under_its_own_name_prefix_jurisdictions_and_code_ra
         pilot.record_other_city_filing(ctx, user_id, "安庆市", "AQ-1", "2027-06-30")
     assert refused.value.errors["city"] == "本市的备案无需登记为异地备案"
     assert pilot.record_other_city_filing(ctx, user_id, "池州市", "CZBA2024000001", "2027-06-30")
+
+
+def test_the_demo_seed_of_a_second_city_speaks_only_of_that_city(tmp_path):
+    """The demo a newcomer to Anqing's install clicks through names Anqing's institutions, places and
+    counties; nothing of Chizhou is left in the database or on the pages."""
+    url = f"sqlite:///{tmp_path}/anqing-demo.db"
+    upgrade(url)
+    ctx = build_context(url, clock=FixedClock(datetime(2024, 9, 2, 9, 0)), bureau=ANQING)
+    deploy(ctx, read_bundle(ROOT), "tests")
+    assert "demo data ready" in seed_demo(ctx)
+    with unit_of_work(ctx) as session:
+        institutions = session.scalars(select(Institution).order_by(Institution.id)).all()
+        names = [i.name for i in institutions]
+        places = {i.jurisdiction_code for i in institutions}
+        texts = [str(row) for table in (Filing, Complaint) for row in
+                 session.execute(select(table.__table__)).all()]
+    assert names[:4] == ["安庆市职业技能培训评价中心", "安庆安达电气有限公司", "安庆市技工学校", "迎江区新星职业培训学校"]
+    assert names[4] == "怀宁县华能电力技能评价中心"  # the one filed before the system, in the fourth county
+    assert places == {"340802", "340822"}
+    assert all(i.credit_code[2:8] == i.jurisdiction_code for i in institutions)
+    assert texts and not [text for text in texts if CHIZHOU in text]
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "TESTING": True}, context=ctx)
+    public = app.test_client()
+    for path in ("/", "/directory", "/notices"):
+        page = public.get(path).get_data(as_text=True)
+        assert "安庆" in page and CHIZHOU not in page, path
+    ctx.session_factory.kw["bind"].dispose()

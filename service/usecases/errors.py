@@ -33,3 +33,13 @@ class StepFailed(UseCaseError):
     def __init__(self, message: str, incident_id: int | None):
         super().__init__(message)
         self.incident_id = incident_id
+
+
+class SheetRejected(Invalid):
+    """An imported sheet with problems: nothing imported. `rows` names each problem by row and
+    column; `annotated_id` is the user's file with them marked (an attachment), to fix and re-import."""
+
+    def __init__(self, rows: list[dict], annotated_id: int | None, message: str):
+        super().__init__({"file": message}, message)
+        self.rows = rows
+        self.annotated_id = annotated_id

@@ -72,6 +72,7 @@ class Institution(Base):
     valid_until: Mapped[date | None] = mapped_column(Date)
     pilot_until: Mapped[date | None] = mapped_column(Date)
     is_province_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_certified_on: Mapped[date | None] = mapped_column(Date)  # Art. 22.2: a year without a batch
     scope: Mapped[list[ScopeItem]] = relationship(order_by="ScopeItem.id", cascade="all, delete-orphan")
 
 
@@ -423,3 +424,88 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
     username: Mapped[str] = mapped_column(String(50))  # as typed (cut to the column), known or not
     address: Mapped[str] = mapped_column(String(45))  # the client's IP address (IPv6 at most 45 characters)
+
+
+class Assessor(Base):
+    """考评员 registry kept by the city (Art. 8.4, 15.1): one row per certificate a person holds,
+    so one person may assess several occupations. A batch plan names its assessors by ID number
+    and is checked against these rows."""
+
+    __tablename__ = "assessor"
+    __table_args__ = (UniqueConstraint("id_number", "occupation_code", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    certificate_number: Mapped[str] = mapped_column(String(50))
+    occupation_code: Mapped[str] = mapped_column(ForeignKey("occupation.code"))
+    level: Mapped[str] = mapped_column(String(10))  # the highest level the certificate lets them assess
+    valid_until: Mapped[date] = mapped_column(Date)
+    dishonest: Mapped[bool] = mapped_column(Boolean, default=False)  # on a dishonesty list (Art. 8.4)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Batch(Base):
+    """评价批次 (Art. 15): one certification batch of an institution, from its plan to its
+    certificates. Lists and the batch page read this row; the plan's details are kept here when
+    the plan is filed, the candidates in their own table."""
+
+    __tablename__ = "batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    # draft | submitted | planned | results | notice | filing_results | certified
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    place: Mapped[str] = mapped_column(String(300), default="")
+    first_exam_day: Mapped[date | None] = mapped_column(Date)
+    last_exam_day: Mapped[date | None] = mapped_column(Date)
+    plan: Mapped[dict] = mapped_column(JSON, default=dict)  # modules and people as filed
+    route: Mapped[str | None] = mapped_column(String(20))  # who files the plan (dmn/batch_routing.dmn)
+    candidate_count: Mapped[int] = mapped_column(Integer, default=0)
+    opinion: Mapped[str | None] = mapped_column(Text)  # the last deciding opinion on the plan
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    planned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notice_closes_at: Mapped[datetime | None] = mapped_column(DateTime)  # the results' public notice (Art. 15.3)
+    results_due_on: Mapped[date | None] = mapped_column(Date)  # the 10th working day after the notice
+    results_filed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    results_late: Mapped[bool] = mapped_column(Boolean, default=False)  # kept for the annual rating (Art. 21)
+    certified_on: Mapped[date | None] = mapped_column(Date)
+    institution: Mapped[Institution] = relationship()
+
+
+
+class Candidate(Base):
+    """参加认定人员 of a batch, as imported (Art. 13, 15.1); `row` is their row in the imported sheet."""
+
+    __tablename__ = "candidate"
+    __table_args__ = (UniqueConstraint("batch_id", "id_number", "occupation_code", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    phone: Mapped[str] = mapped_column(String(30))
+    occupation_code: Mapped[str] = mapped_column(ForeignKey("occupation.code"))
+    level: Mapped[str] = mapped_column(String(10))
+    basis: Mapped[str] = mapped_column(String(20))  # 申报条件: the applicable condition of the standard, as a code
+    category: Mapped[str | None] = mapped_column(String(20))  # enterprises (Art. 13) and schools (Art. 12)
+    commissioned_by: Mapped[str | None] = mapped_column(String(200))  # the commissioning unit (Art. 13)
+    scores: Mapped[dict | None] = mapped_column(JSON)  # per module; None for a module missed (缺考)
+    passed: Mapped[bool | None] = mapped_column(Boolean)  # by dmn/module_pass.dmn, every module passed
+
+
+class Certificate(Base):
+    """职业技能等级证书 issued to a candidate of a batch; its 22-character number is never reused."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (Index("ix_certificate_person", "id_number", "occupation_code", "level"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(22), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    id_number: Mapped[str] = mapped_column(String(18))
+    occupation_code: Mapped[str] = mapped_column(ForeignKey("occupation.code"))
+    level: Mapped[str] = mapped_column(String(10))
+    issued_on: Mapped[date] = mapped_column(Date)

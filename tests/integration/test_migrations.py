@@ -36,3 +36,19 @@ def test_receipt_counters_start_after_the_numbers_already_issued(tmp_path):
     engine.dispose()
     assert counters == {"receipt_serial_2024": "5", "receipt_serial_2025": "7"}
     assert closes[1] is None and str(closes[4]).startswith(str(datetime(2024, 9, 10)))
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_describe(tmp_path):
+    """A column added to a model and forgotten in its migration (or the other way round) would work
+    in tests built from the models and fail on a real upgrade: the two must not differ."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from service.store.models import Base
+    url = f"sqlite:///{tmp_path}/head.db"
+    command.upgrade(alembic_config(url), "head")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

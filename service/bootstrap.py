@@ -7,7 +7,7 @@ from pathlib import Path
 from . import reference
 from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
-from .processes import complaint, filing, pilot, renewal, review, scope_change
+from .processes import batch, complaint, filing, pilot, renewal, review, scope_change
 from .store.db import make_engine, make_session_factory
 from .usecases import audit, topics
 from .usecases.context import Context
@@ -15,11 +15,22 @@ from .usecases.forms import CHECKS
 from .usecases.notifications import InApp
 
 # Every process, registered here and nowhere else: its topics are what its models may call.
-PROCESSES = (review, filing, pilot, renewal, scope_change, complaint)
+PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch)
 
 
 def registered_topics() -> dict[str, topics.Topic]:
     return topics.merge(*(process.TOPICS for process in PROCESSES))
+
+
+def registered_checks() -> dict:
+    """The named form checks (x-checks): the platform's and each process's own."""
+    checks = dict(CHECKS)
+    for process in PROCESSES:
+        for name, check in getattr(process, "FORM_CHECKS", {}).items():
+            if name in checks:
+                raise RuntimeError(f"form check '{name}' is registered twice")
+            checks[name] = check
+    return checks
 
 
 def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None,
@@ -31,5 +42,6 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system", aud
     audit.install(session_factory, (audit_key or DEVELOPMENT_AUDIT_KEY).encode())
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
-    return Context(session_factory=session_factory, clock=clock, topics=registered_topics(), form_checks=set(CHECKS),
+    return Context(session_factory=session_factory, clock=clock, topics=registered_topics(),
+                   form_checks=registered_checks(),
                    channels=(InApp(),), bureau=reference.bureau(bureau))

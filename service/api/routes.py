@@ -15,9 +15,9 @@ from ..domain.errors import DomainError
 from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..processes import complaint, filing, pilot, scope_change
-from ..usecases import accounts, attachments, tasks
-from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, StepFailed
+from ..processes import batch, complaint, filing, pilot, scope_change
+from ..usecases import accounts, assessors, attachments, tasks
+from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
 from ..web import log_failure
 from ..web.auth import client_address, close_session, current_user, open_session, retry_after
 from . import schemas
@@ -57,6 +57,13 @@ def _chinese(messages):
 @api.errorhandler(Invalid)
 def _invalid(error):
     return jsonify(message=error.message, errors=error.errors), 422
+
+
+@api.errorhandler(SheetRejected)
+def _sheet_rejected(error):
+    """Nothing imported: each problem by row and column, and the user's file with them marked."""
+    annotated = f"/api/attachments/{error.annotated_id}" if error.annotated_id else None
+    return jsonify(message=error.message, errors=error.errors, rows=error.rows, annotated=annotated), 422
 
 
 @api.errorhandler(DomainError)
@@ -434,6 +441,120 @@ def resolve_incident(incident_id):
     """A failed step whose cause is fixed: off the list; whoever submitted is told to submit again."""
     from ..usecases import incidents as incident_cases
     return jsonify(schemas.IncidentOut().dump(incident_cases.resolve(ctx(), session["user_id"], incident_id)))
+
+
+# --- batches (Art. 15) --------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(filename: str, content: bytes):
+    return current_app.response_class(content, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+
+def _sheet():
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid({"file": "请选择要导入的 Excel 文件"})
+    return upload.filename or "导入.xlsx", upload.read()
+
+
+@api.post("/batches")
+@doc(out=schemas.BatchStartedOut, status=201)
+@login_required
+def start_batch():
+    """认定批次 (Art. 15.1): an institution opens a batch; its first task is the plan."""
+    started = batch.start_batch(ctx(), session["user_id"])
+    return jsonify(schemas.BatchStartedOut().dump(started)), 201
+
+
+@api.get("/batches")
+@doc(query=schemas.StatusQueryIn, out=schemas.BatchOut, many=True)
+@login_required
+def list_batches():
+    query = schemas.StatusQueryIn().load(request.args)
+    rows = batch.list_batches(ctx(), session["user_id"], query["status"], page=query["page"])
+    return jsonify(items=schemas.BatchOut(many=True).dump(rows))
+
+
+@api.get("/batches/<int:batch_id>")
+@doc(query=schemas.SearchQueryIn, out=schemas.BatchDetailOut)
+@login_required
+def batch_detail(batch_id):
+    """A batch and a page of its candidates (50 a page), searchable by name or ID number."""
+    query = schemas.SearchQueryIn().load(request.args)
+    found = batch.batch_detail(ctx(), session["user_id"], batch_id, query["q"], query["page"])
+    return jsonify(schemas.BatchDetailOut().dump(found))
+
+
+@api.get("/batches/<int:batch_id>/candidates/template")
+@doc(download=True)
+@login_required
+def candidate_template(batch_id):
+    """The candidate sheet to fill in (.xlsx)."""
+    return _xlsx("参加认定人员导入模板.xlsx", batch.candidate_template(ctx(), session["user_id"], batch_id))
+
+
+@api.post("/batches/<int:batch_id>/candidates")
+@doc(files=("file",), out=schemas.ImportedOut)
+@login_required
+def import_candidates(batch_id):
+    """Import the candidates (.xlsx): all rows or none; a refusal names each row and column."""
+    imported = batch.import_candidates(ctx(), session["user_id"], batch_id, *_sheet())
+    return jsonify(imported=imported)
+
+
+@api.get("/batches/<int:batch_id>/scores/template")
+@doc(download=True)
+@login_required
+def score_template(batch_id):
+    """The score sheet (.xlsx), one row per candidate."""
+    return _xlsx(f"成绩导入-批次{batch_id}.xlsx", batch.score_template(ctx(), session["user_id"], batch_id))
+
+
+@api.post("/batches/<int:batch_id>/scores")
+@doc(files=("file",), out=schemas.ImportedOut)
+@login_required
+def import_scores(batch_id):
+    """Import the scores (.xlsx): all rows or none."""
+    imported = batch.import_scores(ctx(), session["user_id"], batch_id, *_sheet())
+    return jsonify(imported=imported)
+
+
+@api.get("/batches/<int:batch_id>/export/<any(signup, results, certificates):table>")
+@doc(download=True)
+@login_required
+def export_batch(batch_id, table):
+    """报名汇总表 (signup), 结果汇总表 (results) or 合格人员证书信息表 (certificates) as .xlsx."""
+    return _xlsx(*batch.export(ctx(), session["user_id"], batch_id, table))
+
+
+@api.post("/admin/assessors")
+@doc(files=("file",), out=schemas.AssessorsImportedOut)
+@login_required
+def import_assessors():
+    """The city imports the assessor registry (.xlsx): all rows or none."""
+    done = assessors.import_assessors(ctx(), session["user_id"], *_sheet())
+    return jsonify(added=done.added, updated=done.updated)
+
+
+@api.get("/admin/assessors")
+@doc(query=schemas.SearchQueryIn, out=schemas.AssessorOut, many=True)
+@login_required
+def list_assessors():
+    query = schemas.SearchQueryIn().load(request.args)
+    rows, total = assessors.list_assessors(ctx(), session["user_id"], query["q"], query["page"])
+    return jsonify(items=schemas.AssessorOut(many=True).dump(rows), total=total)
+
+
+@api.get("/public/certificates")
+@doc(query=schemas.CertificateQueryIn, out=schemas.CertificateOut)
+def look_up_certificate():
+    """Anyone checks a certificate by its number and the holder's name (no ID number shown)."""
+    query = schemas.CertificateQueryIn().load(request.args)
+    found = batch.look_up_certificate(ctx(), query["number"], query["name"])
+    return jsonify(schemas.CertificateOut().dump(found))
 
 
 @api.get("/openapi.json")

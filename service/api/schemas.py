@@ -412,3 +412,98 @@ class ErrorOut(Schema):
     message = fields.String()
     errors = fields.Dict()
     reference = fields.String()
+
+
+# --- batches (Art. 15) ------------------------------------------------------------------------------
+
+class BatchStartedOut(Schema):
+    batch_id = fields.Integer()
+    instance_id = fields.Integer()
+    task_id = fields.Integer()
+
+
+class BatchOut(Schema):
+    """评价批次: its plan as filed and where it stands."""
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    institution = fields.Function(lambda b: b.institution.name)
+    jurisdiction_code = fields.String()
+    status = fields.String()
+    title = fields.String()
+    place = fields.String()
+    first_exam_day = fields.Date(allow_none=True)
+    last_exam_day = fields.Date(allow_none=True)
+    plan = fields.Dict()
+    route = fields.String(allow_none=True)
+    candidate_count = fields.Integer()
+    opinion = fields.String(allow_none=True)
+    notice_closes_at = fields.DateTime(allow_none=True)
+    results_due_on = fields.Date(allow_none=True)
+    results_filed_at = fields.DateTime(allow_none=True)
+    results_late = fields.Boolean()
+    certified_on = fields.Date(allow_none=True)
+
+
+class CandidateOut(Schema):
+    row = fields.Integer(metadata={"description": "导入表中的行号"})
+    name = fields.String()
+    id_number = fields.String()
+    phone = fields.String()
+    occupation_code = fields.String()
+    level = fields.String()
+    basis = fields.String()
+    category = fields.String(allow_none=True)
+    commissioned_by = fields.String(allow_none=True)
+    scores = fields.Dict(allow_none=True)
+    passed = fields.Boolean(allow_none=True)
+
+
+class BatchDetailOut(Schema):
+    batch = fields.Nested(BatchOut)
+    instance_id = fields.Integer(allow_none=True)
+    candidates = fields.List(fields.Nested(CandidateOut))
+    matching = fields.Integer(metadata={"description": "符合搜索条件的人数"})
+    page = fields.Integer()
+    pairs = fields.List(fields.String())
+    passed = fields.Integer()
+    certificates = fields.Integer()
+
+
+class SearchQueryIn(PageQueryIn):
+    q = fields.String(load_default="", validate=at_most(50), metadata={"description": "姓名或身份证号码"})
+
+
+class ImportedOut(Schema):
+    imported = fields.Integer()
+
+
+class AssessorsImportedOut(Schema):
+    added = fields.Integer()
+    updated = fields.Integer()
+
+
+class AssessorOut(Schema):
+    name = fields.String()
+    id_number = fields.String()
+    certificate_number = fields.String()
+    occupation_code = fields.String()
+    level = fields.String()
+    valid_until = fields.Date()
+    dishonest = fields.Boolean()
+
+
+class CertificateQueryIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    number = fields.String(required=True, validate=at_most(22), metadata={"description": "22位证书编号"})
+    name = fields.String(required=True, validate=at_most(50), metadata={"description": "持证人姓名"})
+
+
+class CertificateOut(Schema):
+    number = fields.String()
+    name = fields.String()
+    occupation = fields.String()
+    level = fields.String()
+    issued_on = fields.Date()
+    institution = fields.String()

@@ -31,8 +31,14 @@ LEVELS: dict[str, SkillLevel] = {
 
 NATIONAL_LEVELS: tuple[SkillLevel, ...] = tuple(level for level in LEVELS.values() if level.digit is not None)
 
-# Art. 15.1: batch plans at 技师 and 高级技师 level are filed with the city, which reports to the province.
-levels_needing_city_filing: frozenset[str] = frozenset({"2", "1"})
+# What people type for a level in a sheet: the code, either half of the name, or the whole name.
+_LEVEL_WORDS = {word: level.code for level in LEVELS.values()
+                for word in (level.code, level.name, *level.name.split("/"))}
+
+
+def parse_level(text: str) -> str | None:
+    """The level code of '四级', '中级工', '四级/中级工' or '4'; None if it is none of them."""
+    return _LEVEL_WORDS.get(str(text).strip().replace("／", "/"))
 
 _KIND_NAMES = {"enterprise": "企业", "school": "技工院校", "social_org": "社会培训评价组织"}
 

@@ -37,7 +37,7 @@ class Context:
     session_factory: sessionmaker[Session]
     clock: object
     topics: dict[str, Topic]  # every process's service topics, registered at start-up (bootstrap)
-    form_checks: set[str]
+    form_checks: dict[str, object]  # the named form checks (x-checks) each process registers (bootstrap)
     channels: tuple = ()  # where notifications go (notifications.Channel); in-app by default
     calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
     bureau: Bureau = field(default_factory=reference_data.bureau)  # who runs this install (BUREAU setting)

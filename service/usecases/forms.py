@@ -6,12 +6,13 @@ page shows each next to its field and keeps what the user typed.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import jsonschema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.codes import validate_credit_code
+from ..domain.codes import validate_credit_code, validate_id_number
 from ..domain.errors import DomainError
 from ..domain.levels import check_scope
 from ..domain.occupations import Occupation as OccupationRule
@@ -39,8 +40,10 @@ def fresh_fields(form: dict) -> list[str]:
     return list(ui.get("fresh", ["opinion"] if ui.get("opinion") else []))
 
 
-def validate(session: Session, user: User, schema: dict, data: dict, context: dict) -> dict[str, str]:
-    checker = _format_checker(session, user)
+def validate(ctx, session: Session, user: User, schema: dict, data: dict, context: dict) -> dict[str, str]:
+    """Errors by field path. A named check (x-checks) is called as check(ctx, session, data) with the
+    case data under the form's: the checks each process registers (bootstrap) are ctx.form_checks."""
+    checker = _format_checker(session, user, ctx.today() if ctx is not None else None)
     validator = form_validator(schema, checker)  # never fetches a $ref (SSRF): usecases/definitions.py
     errors: dict[str, str] = {}
     for error in validator.iter_errors(data):
@@ -51,14 +54,15 @@ def validate(session: Session, user: User, schema: dict, data: dict, context: di
         errors.setdefault(path or "_", _message(error, schema))
     if not errors:
         for check in schema.get("x-checks", []):
-            errors.update(CHECKS[check](session, {**context, **data}))
+            errors.update(ctx.form_checks[check](ctx, session, {**context, **data}))
     return errors
 
 
 # What a value of each type or format looks like, said when one does not.
 TYPE_HINTS = {"number": "请填写数字", "integer": "请填写整数", "boolean": "请选择“是”或“否”", "string": "请填写文字",
               "array": "请逐行填写", "object": "请逐项填写"}
-FORMAT_HINTS = {"phone": "请填写11位手机号或带区号的固定电话（如0566-1234567）",
+FORMAT_HINTS = {"id-number": "请填写18位身份证号码", "date": "请填写日期，如 2027-06-30",
+                "phone": "请填写11位手机号或带区号的固定电话（如0566-1234567）",
                 "credit-code": "请填写18位统一社会信用代码", "occupation-code": "请填写职业编码，如6-31-01-03",
                 "jurisdiction": "请从列表中选择属地", "attachment": "请上传文件"}
 
@@ -85,8 +89,21 @@ def _message(error: jsonschema.ValidationError, schema: dict) -> str:
     return titles.get(error.validator, "内容有误")
 
 
-def _format_checker(session: Session, user: User) -> jsonschema.FormatChecker:
+def _format_checker(session: Session, user: User, today) -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker([])
+
+    @checker.checks("id-number", raises=DomainError)
+    def id_number(value):
+        return not isinstance(value, str) or bool(validate_id_number(value, today))
+
+    @checker.checks("date", raises=DomainError)
+    def a_date(value):
+        if isinstance(value, str):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise DomainError(f"日期“{value}”无效，请填写如 2027-06-30") from None
+        return True
 
     @checker.checks("credit-code", raises=DomainError)
     def credit_code(value):
@@ -126,7 +143,7 @@ def _occupation_lookup(session: Session):
     return lookup
 
 
-def check_filing_scope(session: Session, data: dict) -> dict[str, str]:
+def check_filing_scope(ctx, session: Session, data: dict) -> dict[str, str]:
     """Art. 4, 5, 8.2, 9.2: catalogue occupations, not access-type, levels allowed for the kind."""
     items = [(s.get("occupation_code"), s.get("level")) for s in data.get("scope") or []]
     lookup, errors, said = _occupation_lookup(session), {}, 0
@@ -165,7 +182,7 @@ def quota_holders(session: Session, data: dict, codes) -> dict[str, int]:
     return counts
 
 
-def check_quota(session: Session, data: dict) -> dict[str, str]:
+def check_quota(ctx, session: Session, data: dict) -> dict[str, str]:
     """Art. 7: the city may reduce the scope, never widen it; in principle (原则上) at most N social
     organisations per occupation, counted city-wide (N is data): more only with a written reason."""
     if data.get("decision") != "approve":
@@ -189,7 +206,7 @@ def check_quota(session: Session, data: dict) -> dict[str, str]:
             "quota_reason": f"超出第七条名额（原则上每个职业不超过{quota}家）批准的，须写明理由"}
 
 
-def check_scope_change(session: Session, data: dict) -> dict[str, str]:
+def check_scope_change(ctx, session: Session, data: dict) -> dict[str, str]:
     """Art. 7 (动态调整): a scope change must add or remove something; compared with the scope in force."""
     wanted = {(s.get("occupation_code"), s.get("level")) for s in data.get("scope") or []}
     in_force = select(ScopeItem.occupation_code, ScopeItem.level).where(
@@ -208,7 +225,7 @@ ASSESSOR_RULES = {"social_org": "第八条第四项：每个职业（工种）�
                   "enterprise": "第九条第四项(3)：申请开展认定的职业（工种）每级别不少于5名考评员"}
 
 
-def check_assessors(session: Session, data: dict) -> dict[str, str]:
+def check_assessors(ctx, session: Session, data: dict) -> dict[str, str]:
     rule = ASSESSOR_RULES.get(data.get("kind"))
     if rule is None:
         return {}

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..domain.bureau import Bureau
@@ -117,13 +119,26 @@ def next_receipt_number(session: Session, bureau: Bureau, year: int) -> str:
     return f"{bureau.receipt_prefix}{year}{_next_in_sequence(session, f'receipt_serial_{year}'):06d}"
 
 
-def _next_in_sequence(session: Session, key: str) -> int:
-    """The counter row is locked until the transaction ends: concurrent approvals queue for it."""
-    setting = session.execute(select(Setting).where(Setting.key == key).with_for_update()).scalar()
-    if setting is None:
-        setting = Setting(key=key, value="0")
-        session.add(setting)
-    setting.value = str(int(setting.value) + 1)
+def next_certificate_numbers(session: Session, institution: Institution, year: int, level_digit: int,
+                             count: int) -> list[str]:
+    """Art. 15.3 证书编号 (data/README.md): the institution's 13-character code, the year's last two
+    digits, the level digit and a 6-digit serial per institution, year and level, reserved `count`
+    at a time in the caller's transaction, so two batches never share a number and none is reused."""
+    last = _next_in_sequence(session, f"certificate_{institution.filing_code}_{year % 100:02d}_{level_digit}", count)
+    if last > 999_999:
+        raise Conflict(f"本机构{year}年该等级的证书序号已用尽（6位），请联系市人社局")
+    prefix = f"{institution.filing_code}{year % 100:02d}{level_digit}"
+    return [f"{prefix}{serial:06d}" for serial in range(last - count + 1, last + 1)]
+
+
+def _next_in_sequence(session: Session, key: str, count: int = 1) -> int:
+    """The counter row is locked until the transaction ends: concurrent approvals queue for it.
+    Takes `count` numbers at once and returns the last of them. A counter's first use inserts its
+    row with ON CONFLICT DO NOTHING: two first uses at once wait for each other, never fail."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Setting).values(key=key, value="0").on_conflict_do_nothing())
+    setting = session.execute(select(Setting).where(Setting.key == key).with_for_update()).scalar_one()
+    setting.value = str(int(setting.value) + count)
     session.flush()
     return int(setting.value)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..domain.errors import DomainError
 from ..store import held
 from ..store.db import read_only
-from ..store.models import Attachment, AuditEvent, HumanTask, Institution, Occupation, ProcessInstance, User
+from ..store.models import Attachment, AuditEvent, HumanTask, Institution, Occupation, ProcessInstance, Timer, User
 from . import access, audit, forms, incidents, instances
 from .context import Context, unit_of_work
 from .errors import Conflict, Invalid, NotFound, StepFailed, UseCaseError
@@ -304,7 +304,7 @@ def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt
     with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
         schema, data = _form_fields(loaded, task, submitted)
         current = loaded.ready_before.get(task.spiff_task_id)
-        errors = forms.validate(session, user, schema, data, dict(current.data) if current else {})
+        errors = forms.validate(ctx, session, user, schema, data, dict(current.data) if current else {})
         if errors:
             raise Invalid(errors)
         attempt.data, attempt.task_title, attempt.step = data, task.title, (task.name, task.title)
@@ -389,6 +389,7 @@ class Timeline:
     actionable: set[int]  # ids of the open tasks this user may act on
     institution: Institution | None = None  # whom the case is about: its name, credit code and filing code
     called: dict[str, tuple[str, str]] = field(default_factory=dict)  # process running in a call: (name, bpmn)
+    waiting: list[tuple[str, datetime]] = field(default_factory=list)  # timers it waits for: (name, due)
 
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
@@ -416,4 +417,11 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
                         definitions.process_names.get(instance.process_id, instance.process_id),
                         {task.id for task in next_tasks if access.can_see_task(user, task)},
                         session.get(Institution, instance.institution_id) if instance.institution_id else None,
-                        called)
+                        called, _waiting(ctx, session, definitions, instance))
+
+
+def _waiting(ctx: Context, session, definitions, instance: ProcessInstance) -> list[tuple[str, datetime]]:
+    """The timers a case waits for, by the names analysts gave them, soonest first."""
+    timers = session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting")
+                             .order_by(Timer.due_at))
+    return [(ctx.engine.element_name(definitions, instance.process_id, timer.name), timer.due_at) for timer in timers]

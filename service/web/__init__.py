@@ -25,11 +25,12 @@ BPMN_JS = Path(__file__).resolve().parents[2] / "node_modules" / "bpmn-js" / "di
 def register(app: Flask) -> None:
     from .admin import admin
     from .auth import auth
+    from .batches import pages as batch_pages
     from .home import home
     from .institution import institution
     from .public import public
     from .work import work
-    for blueprint in (auth, home, work, institution, public, admin):
+    for blueprint in (auth, home, work, institution, batch_pages, public, admin):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     app.add_template_filter(formatting.when, "when")

@@ -1,6 +1,7 @@
 """The Chinese words pages show for the codes the system stores."""
 from __future__ import annotations
 
+from ..domain.batches import CATEGORY_NAMES, MODULES  # noqa: F401 — names the batch pages show
 from ..domain.levels import LEVELS
 
 KINDS = {"enterprise": "企业", "school": "技工院校", "social_org": "社会培训评价组织"}
@@ -20,6 +21,8 @@ INSTITUTION_STATUSES = {"draft": "未备案", "under_review": "备案审核中",
                         "filed": "已备案", "suspended": "暂停评价", "revoked": "已取消备案", "expired": "已过期",
                         "withdrawn": "已撤回", "rejected": "不予备案"}
 SCOPE_CHANGE_STATUSES = {"draft": "填写中", "under_review": "审核中", "approved": "已变更", "rejected": "不予变更"}
+BATCH_STATUSES = {"draft": "计划编制中", "submitted": "计划报备中", "planned": "已备案待实施", "results": "成绩录入中",
+                  "notice": "结果公示中", "filing_results": "待报备结果", "certified": "已发证"}
 TASK_STATES = {"open": "待办", "completed": "已办", "cancelled": "已取消"}
 INSTANCE_STATUSES = {"running": "办理中", "completed": "已办结", "error": "出错"}
 LEVEL_NAMES = {code: level.name for code, level in LEVELS.items()}

@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from sqlalchemy import func, select
 
-from service.store.models import Attachment, Filing, HumanTask, Notice, ProcessInstance
+from service.store.models import Attachment, Batch, Filing, HumanTask, Institution, Notice, ProcessInstance
 from service.usecases import accounts
 from service.usecases.context import unit_of_work
 from tests.helpers import PASSWORD, Api, application, make_institution, make_staff
@@ -49,6 +49,10 @@ def caller(request, app, ctx):
     notice_id = app.test_client().get("/api/public/notices").get_json()["items"][0]["id"]
     assert app.test_client().post(f"/api/public/notices/{notice_id}/objections", json={
         "name": "王五", "contact": "13912345678", "content": "场地面积不足六十平方米，请核实。"}).status_code == 201
+    school, _ = make_institution(ctx, serial=2, name="池州市技工学校", kind="school")
+    with unit_of_work(ctx) as session:  # a filed school planning a batch
+        session.get(Institution, school).status = "filed"
+    assert Api(app, "inst2").post("/api/batches").status_code == 201
     role = request.param
     if role == "public":
         return role, {}, {}
@@ -60,10 +64,11 @@ def _known_ids(ctx) -> dict[str, int]:
     """A row of each kind the paths name: the newest, so an open task rather than a finished one."""
     with unit_of_work(ctx) as session:
         newest = {table: session.scalar(select(func.max(table.id))) for table in
-                  (HumanTask, Filing, ProcessInstance, Attachment, Notice)}
+                  (HumanTask, Filing, ProcessInstance, Attachment, Notice, Batch)}
     return {"task_id": newest[HumanTask], "filing_id": newest[Filing], "instance_id": newest[ProcessInstance],
             "attachment_id": newest[Attachment], "notice_id": newest[Notice], "timer_id": 1,
-            "scope_change_id": 1, "incident_id": 1, "year": 2027}
+            "scope_change_id": 1, "incident_id": 1, "year": 2027, "batch_id": newest[Batch] or 1,
+            "table": "signup"}
 
 
 def _operations(app, role):

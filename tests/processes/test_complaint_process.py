@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.bootstrap import registered_topics
+from service.bootstrap import registered_checks, registered_topics
 from service.clock import FixedClock
 from service.engine.definitions import read_bundle
 from service.usecases.context import Context
-from service.usecases.forms import CHECKS
 from tests.conftest import ROOT
 
 COMPLAINT = {"complaint_id": 7, "institution_id": None, "institution_name": "贵池区新星职业培训学校",
@@ -21,7 +20,8 @@ COMPLAINT = {"complaint_id": 7, "institution_id": None, "institution_name": "贵
 class Run:
     def __init__(self):
         self.clock = FixedClock(datetime(2024, 9, 27, 10, 0))  # the Friday before National Day
-        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(), form_checks=set(CHECKS))
+        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(),
+                           form_checks=registered_checks())
         self.ctx._calendar_read_at = float("inf")  # no database: the package calendar only
         self.definitions = self.ctx.compile(read_bundle(ROOT))
         self.calls: list[tuple[str, dict, dict]] = []

@@ -9,12 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from service.bootstrap import registered_topics
+from service.bootstrap import registered_checks, registered_topics
 from service.clock import FixedClock
 from service.engine.definitions import Bundle, read_bundle
 from service.engine.errors import DefinitionError
 from service.usecases.context import Context
-from service.usecases.forms import CHECKS
 from tests.conftest import ROOT
 
 STAR_RATING = (ROOT / "tests" / "fixtures" / "dmn_js_star_rating.dmn").read_text(encoding="utf-8")
@@ -42,7 +41,7 @@ RATING = """<?xml version="1.0" encoding="UTF-8"?>
 
 def compiled(binding='camunda:resultVariable="stars" camunda:mapDecisionResult="singleEntry"'):
     ctx = Context(session_factory=None, clock=FixedClock(datetime(2024, 9, 27, 10, 0)), topics=registered_topics(),
-                  form_checks=set(CHECKS))
+                  form_checks=registered_checks())
     files = {**read_bundle(ROOT).files, "dmn/star_rating.dmn": STAR_RATING,
              "bpmn/rating.bpmn": RATING.replace("BINDING", binding)}
     return ctx, ctx.compile(Bundle(files))

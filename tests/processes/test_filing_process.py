@@ -8,21 +8,21 @@ from datetime import datetime
 
 import pytest
 
-from service.bootstrap import registered_topics
+from service.bootstrap import registered_checks, registered_topics
 from service.clock import FixedClock
 from service.engine import runtime
 from service.engine.definitions import read_bundle
 from service.processes import review
 from service.seed import application, demo_credit_code
 from service.usecases.context import Context
-from service.usecases.forms import CHECKS
 from tests.conftest import ROOT
 
 
 class Run:
     def __init__(self, kind="social_org", purpose="initial", valid_until_in_force=None, **facts):
         self.clock = FixedClock(datetime(2024, 9, 27, 10, 0))
-        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(), form_checks=set(CHECKS))
+        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(),
+                           form_checks=registered_checks())
         self.ctx._calendar_read_at = float("inf")  # no database: the package calendar only
         self.definitions = self.ctx.compile(read_bundle(ROOT))
         self.calls: list[str] = []

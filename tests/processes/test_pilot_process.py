@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.bootstrap import registered_topics
+from service.bootstrap import registered_checks, registered_topics
 from service.clock import FixedClock
 from service.engine.definitions import read_bundle
 from service.usecases.context import Context
-from service.usecases.forms import CHECKS
 from tests.conftest import ROOT
 
 # what the receipt's message `filing_filed` hands the process for a filing dated 2025-03-03
@@ -22,7 +21,8 @@ STARTED = {"institution_id": 7, "filing_id": 3, "name": "池州市职业技能�
 class Run:
     def __init__(self, still_filed=True):
         self.clock = FixedClock(datetime(2025, 3, 3, 10, 0))
-        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(), form_checks=set(CHECKS))
+        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(),
+                           form_checks=registered_checks())
         self.ctx._calendar_read_at = float("inf")  # no database: the package calendar only
         self.definitions = self.ctx.compile(read_bundle(ROOT))
         self.still_filed = still_filed

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.bootstrap import registered_topics
+from service.bootstrap import registered_checks, registered_topics
 from service.clock import FixedClock
 from service.domain.eligibility import scope_facts
 from service.engine.definitions import read_bundle
 from service.processes import review
 from service.seed import application, demo_credit_code
 from service.usecases.context import Context
-from service.usecases.forms import CHECKS
 from tests.conftest import ROOT
 
 PROCESS = "scope_change"
@@ -27,7 +26,8 @@ class Run:
 
     def __init__(self, kind="social_org", **facts):
         self.clock = FixedClock(datetime(2025, 6, 2, 9, 0))
-        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(), form_checks=set(CHECKS))
+        self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(),
+                           form_checks=registered_checks())
         self.ctx._calendar_read_at = float("inf")  # no database: the package calendar only
         self.definitions = self.ctx.compile(read_bundle(ROOT))
         self.calls: list[tuple[str, dict]] = []

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.bootstrap import registered_topics
+from service.bootstrap import registered_checks, registered_topics
 from service.clock import FixedClock
 from service.engine.definitions import read_bundle
 from service.usecases.context import Context
-from service.usecases.forms import CHECKS
 from tests.conftest import ROOT
 
 
 def test_an_integer_beyond_64_bits_is_saved_and_loaded_whole():
     ctx = Context(session_factory=None, clock=FixedClock(datetime(2024, 9, 27, 10, 0)), topics=registered_topics(),
-                  form_checks=set(CHECKS))
+                  form_checks=registered_checks())
     definitions = ctx.compile(read_bundle(ROOT))
     workflow = ctx.engine.start(definitions, "filing", {"filing_id": 1, "big": 2 ** 70}, None)
 

@@ -15,7 +15,7 @@ FORMS = Path(__file__).resolve().parents[2] / "forms"
 
 def errors(prop: dict, value) -> dict:
     schema = {"type": "object", "properties": {"field": prop}}
-    return forms.validate(None, None, schema, {"field": value}, {})
+    return forms.validate(None, None, None, schema, {"field": value}, {})
 
 
 def test_a_pattern_error_says_the_analysts_hint():

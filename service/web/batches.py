@@ -1,0 +1,160 @@
+"""Batch pages (Art. 15): the institution's batches with their candidates imported from Excel, the
+staff's view of the batches in their scope, the city's assessor registry; and for the public the
+results in notice and the certificate lookup."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from .. import sheets
+from ..processes import batch as batches
+from ..usecases import assessors
+from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected
+from . import labels
+from .auth import ctx, current_user, login_required
+
+pages = Blueprint("batches", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(filename: str, content: bytes):
+    return current_app.response_class(content, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+
+
+@pages.get("/batches")
+@login_required
+def index():
+    status = request.args.get("status", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = batches.list_batches(ctx(), current_user().id, status, page=page)
+    return render_template("batches.html", rows=rows, status=status, page=page, statuses=labels.BATCH_STATUSES)
+
+
+@pages.post("/batches")
+@login_required
+def start():
+    try:
+        started = batches.start_batch(ctx(), current_user().id)
+    except (Conflict, Forbidden) as error:
+        flash(error.message, "error")
+        return redirect(url_for("batches.index"))
+    flash("认定批次已创建：先导入参加认定人员名单，再填报批次计划", "info")
+    return redirect(url_for("batches.detail", batch_id=started.batch_id))
+
+
+@pages.get("/batches/<int:batch_id>")
+@login_required
+def detail(batch_id):
+    return _detail_page(batch_id)
+
+
+def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str = "", status: int = 200):
+    query = request.args.get("q", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    found = batches.batch_detail(ctx(), current_user().id, batch_id, query, page)
+    return render_template("batch.html", d=found, q=query, rejected=rejected, what=what,
+                           modules=labels.MODULES, categories=labels.CATEGORY_NAMES), status
+
+
+@pages.post("/batches/<int:batch_id>/<any(candidates, scores):what>")
+@login_required
+def import_sheet(batch_id, what):
+    """Whatever is wrong comes back on the page, row by row, with the user's own file marked."""
+    upload = request.files.get("file")
+    action = batches.import_candidates if what == "candidates" else batches.import_scores
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid({"file": "请选择要导入的 Excel 文件"})
+        count = action(ctx(), current_user().id, batch_id, upload.filename, upload.read())
+    except SheetRejected as rejected:
+        flash(rejected.message, "error")
+        return _detail_page(batch_id, rejected, what, 422)
+    except Invalid as invalid:
+        flash(invalid.errors.get("file", invalid.message), "error")
+        return _detail_page(batch_id, None, what, 422)
+    except (Conflict, Forbidden) as refused:
+        flash(refused.message, "error")
+        return _detail_page(batch_id, None, what, 409)
+    flash(f"已导入{count}人的{'名单' if what == 'candidates' else '成绩'}", "info")
+    return redirect(url_for("batches.detail", batch_id=batch_id))
+
+
+@pages.get("/batches/<int:batch_id>/<any(candidates, scores):what>/template")
+@login_required
+def template(batch_id, what):
+    if what == "candidates":
+        return _xlsx("参加认定人员导入模板.xlsx", batches.candidate_template(ctx(), current_user().id, batch_id))
+    return _xlsx(f"成绩导入-批次{batch_id}.xlsx", batches.score_template(ctx(), current_user().id, batch_id))
+
+
+@pages.get("/batches/<int:batch_id>/export/<any(signup, results, certificates):table>")
+@login_required
+def export(batch_id, table):
+    return _xlsx(*batches.export(ctx(), current_user().id, batch_id, table))
+
+
+@pages.get("/assessors")
+@login_required
+def assessor_registry():
+    return _registry_page()
+
+
+def _registry_page(rejected: SheetRejected | None = None, status: int = 200):
+    query = request.args.get("q", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    rows, total = assessors.list_assessors(ctx(), current_user().id, query, page)
+    return render_template("assessors.html", rows=rows, total=total, q=query, page=page, rejected=rejected,
+                           may_import=current_user().role in assessors.KEEPERS), status
+
+
+@pages.post("/assessors")
+@login_required
+def import_assessors():
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid({"file": "请选择要导入的 Excel 文件"})
+        done = assessors.import_assessors(ctx(), current_user().id, upload.filename, upload.read())
+    except SheetRejected as rejected:
+        flash(rejected.message, "error")
+        return _registry_page(rejected, 422)
+    except Invalid as invalid:
+        flash(invalid.errors.get("file", invalid.message), "error")
+        return _registry_page(None, 422)
+    flash(f"考评员名册已导入：新增{done.added}条，更新{done.updated}条", "info")
+    return redirect(url_for("batches.assessor_registry"))
+
+
+@pages.get("/assessors/template")
+@login_required
+def assessor_template():
+    return _xlsx("考评员名册导入模板.xlsx", sheets.template(assessors.COLUMNS, "考评员名册"))
+
+
+# --- public ---------------------------------------------------------------------------------------
+
+@pages.get("/results")
+def results():
+    """Art. 15.3: results in their public notice (at least 7 days)."""
+    return render_template("results.html", rows=batches.batches_in_notice(ctx()))
+
+
+@pages.get("/results/<int:batch_id>")
+def result(batch_id):
+    found, rows = batches.results_in_notice(ctx(), batch_id)
+    return render_template("result.html", b=found, rows=rows)
+
+
+@pages.get("/certificates")
+def certificate():
+    """The public checks a certificate by number and name; what they typed stays in the form."""
+    number, name = request.args.get("number", "").strip()[:22], request.args.get("name", "").strip()[:50]
+    found, missing, status = None, None, 200
+    if number or name:
+        try:
+            found = batches.look_up_certificate(ctx(), number, name)
+        except NotFound as error:
+            missing, status = error.message, 404
+    return render_template("certificate.html", number=number, name=name, found=found, missing=missing), status

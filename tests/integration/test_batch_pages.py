@@ -1,0 +1,51 @@
+"""The batch pages through the test client: an import refused on the page row by row with the
+user's file kept marked, the candidates paged and searched, who sees which batch, and the
+public's certificate lookup and results notice."""
+from __future__ import annotations
+
+import io
+
+from tests.integration.test_batch_api import CANDIDATE_HEADER, candidates, people, plan, xlsx  # noqa: F401
+from tests.integration.test_web_pages import Page
+
+
+def test_an_import_refused_on_the_page_names_each_row_and_keeps_the_file_marked(people, app):  # noqa: F811
+    page = Page(app, "inst1")
+    started = page.form("/batches", {}, page="/batches")
+    assert started.status_code == 302
+    batch_url = started.headers["Location"]
+    rows = candidates(60)
+    rows[40][1] = "34170219900101"  # short
+    refused = page.client.post(f"{batch_url}/candidates", content_type="multipart/form-data", data={
+        "csrf_token": page.token(batch_url), "file": (io.BytesIO(xlsx(CANDIDATE_HEADER, rows)), "名单.xlsx")})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "<td>42</td><td>身份证号码</td><td>身份证号码应为18位，现为14位</td>" in text
+    assert "下载标注了错误的原文件" in text and "尚未导入名单" in text
+    annotated = text.split('id="annotated"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert page.get(annotated).status_code == 200
+
+    accepted = page.client.post(f"{batch_url}/candidates", content_type="multipart/form-data", data={
+        "csrf_token": page.token(batch_url), "file": (io.BytesIO(xlsx(CANDIDATE_HEADER, candidates(60))), "名单.xlsx")})
+    assert accepted.status_code == 302
+    first = page.text(batch_url)
+    assert "学员1<" in first and "学员51<" not in first and "第1页，共2页" in first
+    assert "学员51<" in page.text(f"{batch_url}?page=2")
+    found = page.text(f"{batch_url}?q=学员17")
+    assert "学员17<" in found and "学员1<" not in found and "1 人" in found
+    assert "填报批次计划" in first  # the plan task, one click away
+
+    other_county = Page(app, "county_dz")
+    assert other_county.get(batch_url).status_code == 404
+    province = Page(app, "province")
+    assert "****" in province.text(batch_url)  # ID numbers masked for those who do not handle it
+    assert "34170219900101001" not in province.text(batch_url)
+
+
+def test_the_public_looks_up_a_certificate_and_keeps_what_it_typed(app, people):  # noqa: F811
+    public = Page(app)
+    missing = public.get("/certificates?number=S000034170001254000001&name=张三")
+    assert missing.status_code == 404
+    text = missing.get_data(as_text=True)
+    assert "未查到该证书" in text and 'value="S000034170001254000001"' in text and 'value="张三"' in text
+    assert "目前没有公示中的认定结果" in public.text("/results")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from . import sheets
 from .domain import calendar as cal
-from .domain.codes import credit_code_check_char
-from .processes import complaint, filing
+from .domain.codes import credit_code_check_char, id_number_check_char
+from .processes import batch, complaint, filing
 from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
-from .usecases import accounts, attachments, messages, register, tasks
+from .usecases import accounts, assessors, attachments, messages, register, tasks
 from .usecases.context import Context, unit_of_work
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -53,11 +54,11 @@ def seed_demo(ctx: Context) -> str:
         places = sorted(session.execute(select(Jurisdiction.code, Jurisdiction.name)).all(),
                         key=lambda place: (not place[0].isdigit(), place[0]))
         home, district = places[0]
-        city, short = ctx.bureau.city, ctx.bureau.city_short
+        city_name, short = ctx.bureau.city, ctx.bureau.city_short
         institutions = []
-        for serial, (name, kind) in enumerate([(f"{city}职业技能培训评价中心", "social_org"),
+        for serial, (name, kind) in enumerate([(f"{city_name}职业技能培训评价中心", "social_org"),
                                                (f"{short}安达电气有限公司", "enterprise"),
-                                               (f"{city}技工学校", "school"),
+                                               (f"{city_name}技工学校", "school"),
                                                (f"{district}新星职业培训学校", "social_org")], start=1):
             row = Institution(credit_code=demo_credit_code(serial, home), name=name, kind=kind,
                               jurisdiction_code=home, contact_phone="13800000000")
@@ -102,7 +103,8 @@ def seed_demo(ctx: Context) -> str:
                 data = {"decision": "approve", "opinion": "同意备案", "approved_scope": opened.data["scope"]}
             tasks.complete(ctx, user_id, next_task(instance_id), data)
 
-    _filed_before_the_system(ctx, places[min(3, len(places) - 1)])
+    filed = _filed_before_the_system(ctx, places[min(3, len(places) - 1)])
+    _a_batch_being_planned(ctx, city, filed, places[min(3, len(places) - 1)][0])
     review(submit(users[0], ids[0]), 3)  # in public notice
     review(submit(users[1], ids[1]), 1)  # waiting for the city
     submit(users[2], ids[2])             # waiting for the county
@@ -111,11 +113,11 @@ def seed_demo(ctx: Context) -> str:
     complaint.submit_complaint(ctx, home, None, f"{district}新星职业培训学校", "王先生", "13912345678",
                                "该校尚未取得职业技能等级认定备案，却以“等级认定、包过发证”为名招生，"
                                "每人收取报名费800元。")
-    return (f"demo data ready: users analyst, city, province, county1..county{len(codes)}, inst1..inst4; "
+    return (f"demo data ready: users analyst, city, province, county1..county{len(codes)}, inst1..inst5; "
             f"password {DEMO_PASSWORD}")
 
 
-def _filed_before_the_system(ctx: Context, place: tuple[str, str]) -> None:
+def _filed_before_the_system(ctx: Context, place: tuple[str, str]) -> int:
     """An institution filed before the system went live, so the public directory is not empty."""
     code, district = place
     with unit_of_work(ctx) as session:
@@ -140,3 +142,25 @@ def _filed_before_the_system(ctx: Context, place: tuple[str, str]) -> None:
         # as a receipt of the system's own would: the three years and the pilot (ending in about 165 days) run
         messages.publish(ctx, session, "validity_started", row, facts)
         messages.publish(ctx, session, "filing_filed", row, {**facts, "pilot_until": row.pilot_until.isoformat()})
+        return row.id
+
+
+def _a_batch_being_planned(ctx: Context, city_user: int, institution_id: int, division: str) -> None:
+    """Art. 15: the city's assessor registry, and the filed institution (user inst5) with a batch
+    whose candidates are imported and whose plan waits to be filed — both through the real imports."""
+    def person(serial: int, born: str) -> str:
+        first17 = f"{division[:6]}{born}{serial:03d}"
+        return first17 + id_number_check_char(first17)
+
+    registry = [(f"考评员{n}", person(n, "19750301"), f"KP{n:06d}", "6-31-01-03", "三级",
+                 cal.add_years(ctx.today(), 3), "否") for n in range(1, 6)]
+    assessors.import_assessors(ctx, city_user, "考评员名册.xlsx",
+                               sheets.write(assessors.COLUMNS, registry, "考评员名册"))
+    user = accounts.create_user(ctx, "inst5", DEMO_PASSWORD, "机构经办人5", "institution",
+                                institution_id=institution_id)
+    started = batch.start_batch(ctx, user)
+    names = "赵钱孙李周吴郑王冯陈褚卫"
+    rows = [(f"{surname}明", person(100 + n, "19950615"), "13800000000", "6-31-01-03", "四级", "4-1", "", "")
+            for n, surname in enumerate(names)]
+    batch.import_candidates(ctx, user, started.batch_id, "参加认定人员.xlsx",
+                            sheets.write(batch.CANDIDATE_COLUMNS, rows, "参加认定人员"))

@@ -101,7 +101,8 @@ def test_the_demo_seed_of_a_second_city_speaks_only_of_that_city(tmp_path):
         places = {i.jurisdiction_code for i in institutions}
         texts = [str(row) for table in (Filing, Complaint) for row in
                  session.execute(select(table.__table__)).all()]
-    assert names[:4] == ["安庆市职业技能培训评价中心", "安庆安达电气有限公司", "安庆市技工学校", "迎江区新星职业培训学校"]
+    assert names[:4] == ["安庆市职业技能培训评价中心", "安庆安达电气有限公司", "安庆市技工学校",
+                         "迎江区新星职业培训学校"]
     assert names[4] == "怀宁县华能电力技能评价中心"  # the one filed before the system, in the fourth county
     assert places == {"340802", "340822"}
     assert all(i.credit_code[2:8] == i.jurisdiction_code for i in institutions)

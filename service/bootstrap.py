@@ -9,6 +9,7 @@ from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
 from .processes import batch, complaint, filing, pilot, renewal, review, scope_change
 from .store.db import make_engine, make_session_factory
+from .store.files import DiskStore, default_root
 from .usecases import audit, topics
 from .usecases.context import Context
 from .usecases.forms import CHECKS
@@ -44,4 +45,4 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system", aud
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
     return Context(session_factory=session_factory, clock=clock, topics=registered_topics(),
                    form_checks=registered_checks(),
-                   channels=(InApp(),), bureau=reference.bureau(bureau))
+                   channels=(InApp(),), bureau=reference.bureau(bureau), files=DiskStore(default_root(database_url)))

@@ -2,9 +2,10 @@
 migrated once per run; a fixed clock that tests move; the app wired to both."""
 from __future__ import annotations
 
+import io
 import os
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,14 @@ from service.bootstrap import build_context
 from service.clock import FixedClock
 from service.engine.definitions import read_bundle
 from service.reference import load_reference_data
+from service.store.files import DiskStore
 from service.store.migrate import upgrade
-from service.store.models import Base
+from service.store.models import Base, Institution, ScopeItem
+from service.usecases import accounts
 from service.usecases.context import unit_of_work
 from service.usecases.definitions import deploy
+from tests.batches import ASSESSOR_HEADER, ELECTRICIAN, assessor_rows, xlsx
+from tests.helpers import PASSWORD, Api, make_institution, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 KEEP = {"jurisdiction", "occupation", "definition_version", "alembic_version"}
@@ -55,9 +60,10 @@ def clock():
 
 
 @pytest.fixture
-def ctx(prepared, clock):
+def ctx(prepared, clock, tmp_path):
     url, version_id = prepared
     context = build_context(url, clock=clock)
+    context.files = DiskStore(tmp_path / "files")  # each test its own file store, as its own rows
     yield context
     with unit_of_work(context) as session:
         tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP]
@@ -75,3 +81,24 @@ def ctx(prepared, clock):
 def app(ctx):
     return create_app({"DATABASE_URL": ctx.session_factory.kw["bind"].url.render_as_string(False),
                        "SECRET_KEY": "test", "TESTING": True}, context=ctx)
+
+
+@pytest.fixture
+def batch_people(app, ctx, clock):
+    """Issue 13: a filed institution (电工 四级 and 二级 in scope) on Fri 26 Sep 2025, staff of two
+    counties, the city and the province, and the city's assessor registry imported."""
+    clock.set(datetime(2025, 9, 26, 9, 0))  # a Friday; National Day 2025 is Oct 1–8, Sep 28 and Oct 11 worked
+    institution_id, _ = make_institution(ctx)
+    with unit_of_work(ctx) as session:
+        row = session.get(Institution, institution_id)
+        row.status, row.filing_code = "filed", "S000034170001"
+        row.valid_from, row.valid_until = date(2024, 9, 2), date(2027, 9, 1)
+        row.scope = [ScopeItem(occupation_code=ELECTRICIAN, level=level) for level in ("4", "2")]
+    make_staff(ctx)
+    accounts.create_user(ctx, "province", PASSWORD, "省中心", "province")
+    users = {name: Api(app, name) for name in ("inst1", "county", "county_dz", "city", "province")}
+    imported = users["city"].client.post("/api/admin/assessors", headers=users["city"].headers,
+                                         data={"file": (io.BytesIO(xlsx(ASSESSOR_HEADER, assessor_rows())),
+                                                        "考评员.xlsx")})
+    assert imported.status_code == 200 and imported.get_json() == {"added": 4, "updated": 0}
+    return users

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request, send_file, session
 from flask_wtf.csrf import generate_csrf
 from marshmallow import ValidationError
 
@@ -16,6 +16,7 @@ from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
 from ..processes import batch, complaint, filing, pilot, scope_change
+from ..processes.batch import archive
 from ..usecases import accounts, assessors, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
 from ..web import log_failure
@@ -528,6 +529,36 @@ def import_scores(batch_id):
 def export_batch(batch_id, table):
     """报名汇总表 (signup), 结果汇总表 (results) or 合格人员证书信息表 (certificates) as .xlsx."""
     return _xlsx(*batch.export(ctx(), session["user_id"], batch_id, table))
+
+
+@api.post("/batches/<int:batch_id>/archive")
+@doc(files=("file",), out=schemas.IdOut, status=201)
+@login_required
+def archive_file(batch_id):
+    """Art. 16: archive a document of the batch (form field `item`, a checklist key; up to 4 GB, streamed)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid({"file": "请选择文件"})
+    archive_id = archive.archive_file(ctx(), session["user_id"], batch_id, request.form.get("item", ""),
+                                      upload.filename, upload.stream)
+    return jsonify(id=archive_id), 201
+
+
+@api.get("/batches/<int:batch_id>/archive")
+@doc(out=schemas.ChecklistLineOut, many=True)
+@login_required
+def archive_checklist(batch_id):
+    """The batch's archive against the Art. 16 checklist: what is kept, and what is missing."""
+    return jsonify(items=schemas.ChecklistLineOut(many=True).dump(archive.checklist(ctx(), session["user_id"],
+                                                                                       batch_id)))
+
+
+@api.get("/archive/<int:archive_id>")
+@doc(download=True)
+@login_required
+def archive_download(archive_id):
+    row, stream = archive.open_archive_file(ctx(), session["user_id"], archive_id)
+    return send_file(stream, mimetype=row.content_type, as_attachment=True, download_name=row.filename)
 
 
 @api.post("/admin/assessors")

@@ -507,3 +507,22 @@ class CertificateOut(Schema):
     level = fields.String()
     issued_on = fields.Date()
     institution = fields.String()
+
+
+class ArchiveItemOut(Schema):
+    id = fields.Integer()
+    medium = fields.String(metadata={"description": "paper 纸质原件 | electronic 电子文档 | video 影像资料"})
+    filename = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "纸质原件的存放位置"})
+    uploaded_at = fields.DateTime()
+    retain_until = fields.Date()
+
+
+class ChecklistLineOut(Schema):
+    """One line of the Art. 16 archive checklist."""
+    item = fields.String()
+    name = fields.String()
+    kept_as = fields.String()
+    complete = fields.Boolean()
+    documents = fields.List(fields.Nested(ArchiveItemOut))

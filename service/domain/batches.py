@@ -62,3 +62,23 @@ def basis_problem(basis: str, level: str) -> str:
         name = LEVELS[level].name if level in LEVELS else level
         return f"申报条件 {basis} 不是{name}的条件"
     return ""
+
+
+# Art. 16: 评价机构要逐批次妥善保管评价档案资料（纸质材料保存至少3年，电子、影像材料至少保存5年）. The
+# paper list as the article gives it; the electronic archive holds their electronic copies and the
+# site's photos and video. Each item: its name and what it is kept as.
+ARCHIVE_CHECKLIST = {
+    "application_forms": ("个人申报审核表", "paper"),
+    "signup_sheet": ("报名汇总表", "paper"),
+    "plan": ("批次认定计划（考务方案）", "paper"),
+    "marking_records": ("阅卷评分及考评记录表", "paper"),
+    "invigilation_records": ("监考记录表", "paper"),
+    "supervision_records": ("内部督导记录表", "paper"),
+    "score_review": ("成绩审核表", "paper"),
+    "results_roster": ("评价结果汇总表及花名册", "paper"),
+    "certificate_application": ("证书核发申领表", "paper"),
+    "photos": ("评价现场照片", "electronic"),
+    "video": ("视频监控资料", "video"),
+}
+RETENTION_YEARS = {"paper": 3, "electronic": 5, "video": 5}
+MEDIA = {"paper": "纸质原件", "electronic": "电子文档", "video": "影像资料"}

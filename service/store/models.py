@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -509,3 +510,23 @@ class Certificate(Base):
     occupation_code: Mapped[str] = mapped_column(ForeignKey("occupation.code"))
     level: Mapped[str] = mapped_column(String(10))
     issued_on: Mapped[date] = mapped_column(Date)
+
+
+class ArchiveItem(Base):
+    """评价档案 (Art. 16): one document of a batch's archive, an electronic file (stored by its
+    hash outside the database, store/files.py) or a paper original recorded with where it is kept.
+    Kept until `retain_until`; deleting it before is refused."""
+
+    __tablename__ = "archive_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    item: Mapped[str] = mapped_column(String(40))  # a key of domain.batches.ARCHIVE_CHECKLIST
+    medium: Mapped[str] = mapped_column(String(12))  # paper | electronic | video
+    filename: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    note: Mapped[str | None] = mapped_column(String(300))  # where a paper original is kept
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    retain_until: Mapped[date] = mapped_column(Date)

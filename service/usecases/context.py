@@ -18,6 +18,7 @@ from ..engine.definitions import Bundle, Definitions, compile_bundle
 from ..engine.runtime import Engine
 from ..engine.sandbox import Sandbox, charge
 from ..store.db import read_only
+from ..store.files import FileStore
 from ..store.models import CalendarYear, DefinitionVersion
 from .topics import Topic
 
@@ -41,6 +42,7 @@ class Context:
     channels: tuple = ()  # where notifications go (notifications.Channel); in-app by default
     calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
     bureau: Bureau = field(default_factory=reference_data.bureau)  # who runs this install (BUREAU setting)
+    files: FileStore | None = None  # large files outside the database (Art. 16 archives), store/files.py
     _definitions: dict[int, Definitions] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _calendar_read_at: float = -1e9

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import sheets
 from ..processes import batch as batches
+from ..processes.batch import archive
 from ..usecases import assessors
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected
 from . import labels
@@ -55,7 +56,9 @@ def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str
     page = max(1, request.args.get("page", 1, type=int))
     found = batches.batch_detail(ctx(), current_user().id, batch_id, query, page)
     return render_template("batch.html", d=found, q=query, rejected=rejected, what=what,
-                           modules=labels.MODULES, categories=labels.CATEGORY_NAMES), status
+                           modules=labels.MODULES, categories=labels.CATEGORY_NAMES,
+                           checklist=archive.checklist(ctx(), current_user().id, batch_id),
+                           media=labels.MEDIA), status
 
 
 @pages.post("/batches/<int:batch_id>/<any(candidates, scores):what>")
@@ -93,6 +96,44 @@ def template(batch_id, what):
 @login_required
 def export(batch_id, table):
     return _xlsx(*batches.export(ctx(), current_user().id, batch_id, table))
+
+
+@pages.post("/batches/<int:batch_id>/archive")
+@login_required
+def archive_file(batch_id):
+    """Art. 16: a document for the archive, or where its paper original is kept."""
+    item, upload = request.form.get("item", ""), request.files.get("file")
+    try:
+        if upload is not None and upload.filename:
+            archive.archive_file(ctx(), current_user().id, batch_id, item, upload.filename, upload.stream)
+        else:
+            archive.archive_paper(ctx(), current_user().id, batch_id, item, request.form.get("place", ""))
+    except Invalid as invalid:
+        flash("归档未成功：" + "；".join(invalid.errors.values()), "error")
+    except (Conflict, Forbidden) as refused:
+        flash(refused.message, "error")
+    else:
+        flash(f"已归档：{labels.ARCHIVE_CHECKLIST[item][0]}", "info")
+    return redirect(url_for("batches.detail", batch_id=batch_id) + "#archive")
+
+
+@pages.get("/archive/<int:archive_id>")
+@login_required
+def archive_download(archive_id):
+    row, stream = archive.open_archive_file(ctx(), current_user().id, archive_id)
+    return send_file(stream, mimetype=row.content_type, as_attachment=True, download_name=row.filename)
+
+
+@pages.post("/archive/<int:archive_id>/delete")
+@login_required
+def archive_delete(archive_id):
+    batch_id = request.form.get("batch_id", type=int)
+    try:
+        archive.delete_archive(ctx(), current_user().id, archive_id)
+        flash("已删除", "info")
+    except (Conflict, Forbidden, NotFound) as refused:
+        flash(refused.message, "error")
+    return redirect(url_for("batches.detail", batch_id=batch_id) + "#archive" if batch_id else url_for("batches.index"))
 
 
 @pages.get("/assessors")

@@ -1,7 +1,7 @@
 """The Chinese words pages show for the codes the system stores."""
 from __future__ import annotations
 
-from ..domain.batches import CATEGORY_NAMES, MODULES  # noqa: F401 — names the batch pages show
+from ..domain.batches import ARCHIVE_CHECKLIST, CATEGORY_NAMES, MEDIA, MODULES  # noqa: F401 — batch pages
 from ..domain.levels import LEVELS
 
 KINDS = {"enterprise": "企业", "school": "技工院校", "social_org": "社会培训评价组织"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from ..processes.batch import archive
 from ..usecases import attachments, notifications, tasks
 from ..usecases.errors import Conflict, Invalid, StepFailed
 from . import schema_form
@@ -145,10 +146,17 @@ FILES_WITH_A_FORM = 5
 LARGEST_TASK_FORM = FILES_WITH_A_FORM * attachments.MAX_ATTACHMENT + 1024 * 1024
 
 
+# Art. 16 archives take an exam day's video; werkzeug spools the upload to a temporary file, and
+# the file store reads it from there a chunk at a time.
+ARCHIVE_UPLOADS = ("batches.archive_file", "api.archive_file")
+
+
 def allow_files_with_the_form() -> None:
     """Run before CSRF protection reads the body (service/app.py)."""
     if request.endpoint == "work.act_on_task":
         request.max_content_length = LARGEST_TASK_FORM
+    elif request.endpoint in ARCHIVE_UPLOADS:
+        request.max_content_length = archive.MAX_ARCHIVE_FILE + 1024 * 1024
 
 
 def _upload_attachments(form: dict, typed: dict) -> dict[str, str]:

@@ -6,12 +6,19 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from service.usecases.timers import fire_due_timers
+from tests.batches import CANDIDATE_HEADER, candidates, person, xlsx
 from tests.e2e.test_filing_in_browser import log_in, open_only_task
-from tests.integration.test_batch_api import CANDIDATE_HEADER, candidates, people, person, xlsx  # noqa: F401
+
+
+@pytest.fixture
+def people(batch_people):
+    return batch_people
+
 
 
 def test_a_batch_from_excel_to_certificates_in_the_browser(people, live_server, page, ctx, clock,  # noqa: F811

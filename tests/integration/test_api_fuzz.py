@@ -68,7 +68,7 @@ def _known_ids(ctx) -> dict[str, int]:
     return {"task_id": newest[HumanTask], "filing_id": newest[Filing], "instance_id": newest[ProcessInstance],
             "attachment_id": newest[Attachment], "notice_id": newest[Notice], "timer_id": 1,
             "scope_change_id": 1, "incident_id": 1, "year": 2027, "batch_id": newest[Batch] or 1,
-            "table": "signup"}
+            "table": "signup", "archive_id": 1}
 
 
 def _operations(app, role):

@@ -8,83 +8,26 @@ import threading
 from datetime import date, datetime
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 
-from service.domain.codes import id_number_check_char
 from service.processes import batch as batches
-from service.store.models import Batch, Certificate, Institution, Notification, ScopeItem, User
-from service.usecases import accounts, assessors, register
+from service.store.models import Batch, Certificate, Institution, Notification, User
+from service.usecases import register
 from service.usecases.context import unit_of_work
 from service.usecases.timers import fire_due_timers
-from tests.helpers import PASSWORD, Api, demo_credit_code, make_institution, make_staff
-
-ELECTRICIAN = "6-31-01-03"  # 电工
-
-
-def person(serial: int, born: str = "19900101") -> str:
-    first17 = f"341702{born}{serial:03d}"
-    return first17 + id_number_check_char(first17)
-
-
-def xlsx(header: list[str], rows: list[list]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-CANDIDATE_HEADER = [c.title for c in batches.CANDIDATE_COLUMNS]
-ASSESSOR_HEADER = [c.title for c in assessors.COLUMNS]
-
-
-def candidates(n: int, level: str = "四级", start: int = 1) -> list[list]:
-    digit = {"四级": "4", "二级": "2"}[level]
-    return [[f"学员{i}", person(i), "13800000000", ELECTRICIAN, level, f"{digit}-1", "", ""]
-            for i in range(start, start + n)]
-
-
-def assessor_rows(valid_until: str = "2027-12-31", level: str = "二级") -> list[list]:
-    return [[f"考评员{i}", person(500 + i, "19700101"), f"KP{i:04d}", ELECTRICIAN, level, valid_until, "否"]
-            for i in range(1, 5)]
-
-
-@pytest.fixture
-def people(app, ctx, clock):
-    clock.set(datetime(2025, 9, 26, 9, 0))  # a Friday; National Day 2025 is Oct 1–8, Sep 28 and Oct 11 worked
-    institution_id, _ = make_institution(ctx)
-    with unit_of_work(ctx) as session:
-        row = session.get(Institution, institution_id)
-        row.status, row.filing_code = "filed", "S000034170001"
-        row.valid_from, row.valid_until = date(2024, 9, 2), date(2027, 9, 1)
-        row.scope = [ScopeItem(occupation_code=ELECTRICIAN, level=level) for level in ("4", "2")]
-    make_staff(ctx)
-    accounts.create_user(ctx, "province", PASSWORD, "省中心", "province")
-    users = {name: Api(app, name) for name in ("inst1", "county", "county_dz", "city", "province")}
-    imported = users["city"].client.post("/api/admin/assessors", headers=users["city"].headers,
-                                         data={"file": (io.BytesIO(xlsx(ASSESSOR_HEADER, assessor_rows())),
-                                                        "考评员.xlsx")})
-    assert imported.status_code == 200 and imported.get_json() == {"added": 4, "updated": 0}
-    return users
-
-
-def upload(api: Api, url: str, content: bytes, filename: str = "名单.xlsx"):
-    return api.client.post(url, headers=api.headers, data={"file": (io.BytesIO(content), filename)})
-
-
-def plan(day: str, assessors: int = 3) -> dict:
-    return {"title": "2025年第1批电工认定", "overview": "电工四级理论知识考试和操作技能考核，共3人。",
-            "place": "池州市贵池区长江中路1号实训楼", "place_jurisdiction": "341702",
-            "modules": [{"kind": "theory", "day": day, "starts": "09:00", "ends": "10:30"},
-                        {"kind": "practical", "day": day, "starts": "14:00", "ends": "16:00"}],
-            "invigilators": [{"name": "监考甲", "id_number": person(800)}],
-            "assessors": [{"name": f"考评员{i}", "id_number": person(500 + i, "19700101")}
-                          for i in range(1, assessors + 1)],
-            "quality_supervisors": [{"name": "督导乙", "id_number": person(801)}]}
+from tests.batches import (
+    ASSESSOR_HEADER,
+    CANDIDATE_HEADER,
+    ELECTRICIAN,
+    assessor_rows,
+    candidates,
+    person,
+    plan,
+    upload,
+    xlsx,
+)
+from tests.helpers import Api, demo_credit_code, make_institution
 
 
 def test_a_batch_from_its_plan_to_certificates_across_national_day(people, ctx, clock):
@@ -178,6 +121,11 @@ def test_a_batch_from_its_plan_to_certificates_across_national_day(people, ctx, 
                                   query_string={"number": number, "name": "学员2"}).status_code == 404
     with unit_of_work(ctx) as session:
         assert session.get(Institution, detail["batch"]["institution_id"]).last_certified_on == date(2025, 10, 16)
+
+@pytest.fixture
+def people(batch_people):
+    return batch_people
+
 
 
 def test_a_technician_batch_is_filed_by_the_city_and_reported_to_the_province(people, ctx):

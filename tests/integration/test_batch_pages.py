@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import io
 
-from tests.integration.test_batch_api import CANDIDATE_HEADER, candidates, people, plan, xlsx  # noqa: F401
+import pytest
+
+from tests.batches import CANDIDATE_HEADER, candidates, plan, upload, xlsx
 from tests.integration.test_web_pages import Page
+
+
+@pytest.fixture
+def people(batch_people):
+    return batch_people
+
 
 
 def test_an_import_refused_on_the_page_names_each_row_and_keeps_the_file_marked(people, app):  # noqa: F811
@@ -49,3 +57,21 @@ def test_the_public_looks_up_a_certificate_and_keeps_what_it_typed(app, people):
     text = missing.get_data(as_text=True)
     assert "未查到该证书" in text and 'value="S000034170001254000001"' in text and 'value="张三"' in text
     assert "目前没有公示中的认定结果" in public.text("/results")
+
+
+def test_the_county_sees_the_archive_checklist_and_the_institution_files_into_it(people, app, ctx):  # noqa: F811
+    institution = people["inst1"]
+    started = institution.post("/api/batches").get_json()
+    upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, candidates(1)))
+    assert institution.complete(started["task_id"], plan("2025-10-16")).status_code == 200
+    page = Page(app, "inst1")
+    url = f"/batches/{started['batch_id']}"
+    filed = page.client.post(f"{url}/archive", content_type="multipart/form-data", data={
+        "csrf_token": page.token(url), "item": "photos", "file": (io.BytesIO(b"\xff\xd8\xff site"), "现场.jpg")})
+    assert filed.status_code == 302
+    paper = page.form(f"{url}/archive", {"item": "plan", "place": "档案室A柜3层"}, page=url)
+    assert paper.status_code == 302
+    county = Page(app, "county").text(url)
+    assert "已归档 2 / 11 项" in county and "现场.jpg" in county and "纸质原件：档案室A柜3层" in county
+    assert "视频监控资料" in county.split("缺：")[1].split("</p>")[0]
+    assert 'id="archive-form"' not in county  # the county reads; the institution files

@@ -230,3 +230,20 @@ def test_two_batches_numbering_at_once_never_share_a_certificate_number(ctx, dat
     assert sorted(results[0] + results[1])[-1] == "S00003417000725" + "4" + "000600"
     with unit_of_work(ctx) as session:
         assert session.scalars(select(Certificate)).all() == []
+
+
+def test_a_file_that_is_not_an_xlsx_or_not_the_layout_is_refused_with_a_reason(people):
+    institution = people["inst1"]
+    started = institution.post("/api/batches").get_json()
+    url = f"/api/batches/{started['batch_id']}/candidates"
+    not_excel = upload(institution, url, b"%PDF-1.4 a scanned list", "名单.xlsx")
+    assert not_excel.status_code == 422 and "不是有效的 Excel" in not_excel.get_json()["message"]
+    wrong_layout = upload(institution, url, xlsx(["序号", "姓名"], [[1, "张三"]]))
+    assert wrong_layout.status_code == 422
+    assert {e["column"] for e in wrong_layout.get_json()["rows"]} >= {"身份证号码", "联系电话"}
+    empty = upload(institution, url, xlsx(CANDIDATE_HEADER, []))
+    assert empty.status_code == 422 and "没有数据行" in empty.get_json()["errors"]["file"]
+    typed_as_number = candidates(1)
+    typed_as_number[0][1] = 341702199001010011  # Excel keeps 15 digits: the end is gone
+    lost = upload(institution, url, xlsx(CANDIDATE_HEADER, typed_as_number)).get_json()["rows"]
+    assert lost[0]["row"] == 2 and "文本" in lost[0]["message"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from . import reference
 from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
-from .processes import batch, complaint, filing, pilot, renewal, review, scope_change
+from .processes import batch, complaint, filing, inspection, pilot, renewal, review, scope_change
 from .store.db import make_engine, make_session_factory
 from .store.files import DiskStore, default_root
 from .usecases import audit, topics
@@ -16,7 +16,7 @@ from .usecases.forms import CHECKS
 from .usecases.notifications import InApp
 
 # Every process, registered here and nowhere else: its topics are what its models may call.
-PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch)
+PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch, inspection)
 
 
 def registered_topics() -> dict[str, topics.Topic]:

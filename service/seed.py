@@ -70,6 +70,7 @@ def seed_demo(ctx: Context) -> str:
     accounts.create_user(ctx, "analyst", DEMO_PASSWORD, "流程分析员", "analyst")
     accounts.create_user(ctx, "city", DEMO_PASSWORD, "市人社局 王审核", "city")
     accounts.create_user(ctx, "province", DEMO_PASSWORD, "省技能人才管理服务中心 李复核", "province")
+    accounts.create_user(ctx, "inspector1", DEMO_PASSWORD, "督查员 赵督查", "inspector")
     for n, code in enumerate(codes, start=1):
         accounts.create_user(ctx, f"county{n}", DEMO_PASSWORD, f"县区人社 {code}", "county", jurisdiction_code=code)
     users = [accounts.create_user(ctx, f"inst{n}", DEMO_PASSWORD, f"机构经办人{n}", "institution",
@@ -113,7 +114,7 @@ def seed_demo(ctx: Context) -> str:
     complaint.submit_complaint(ctx, home, None, f"{district}新星职业培训学校", "王先生", "13912345678",
                                "该校尚未取得职业技能等级认定备案，却以“等级认定、包过发证”为名招生，"
                                "每人收取报名费800元。")
-    return (f"demo data ready: users analyst, city, province, county1..county{len(codes)}, inst1..inst5; "
+    return (f"demo data ready: users analyst, city, province, inspector1, county1..county{len(codes)}, inst1..inst5; "
             f"password {DEMO_PASSWORD}")
 
 

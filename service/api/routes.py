@@ -15,7 +15,7 @@ from ..domain.errors import DomainError
 from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..processes import batch, complaint, filing, pilot, scope_change
+from ..processes import batch, complaint, filing, inspection, pilot, scope_change
 from ..processes.batch import archive
 from ..usecases import accounts, assessors, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
@@ -559,6 +559,23 @@ def archive_checklist(batch_id):
 def archive_download(archive_id):
     row, stream = archive.open_archive_file(ctx(), session["user_id"], archive_id)
     return send_file(stream, mimetype=row.content_type, as_attachment=True, download_name=row.filename)
+
+
+@api.post("/batches/<int:batch_id>/inspections")
+@doc(body=schemas.InspectorIn, out=schemas.IdOut, status=201)
+@login_required
+def assign_inspector(batch_id):
+    """Art. 15.2: the county or the city sends an inspector to a batch; the task is the inspector's own."""
+    body = schemas.InspectorIn().load(json_body())
+    return jsonify(id=inspection.assign_inspector(ctx(), session["user_id"], batch_id, body["inspector_id"])), 201
+
+
+@api.get("/batches/<int:batch_id>/inspections")
+@doc(out=schemas.InspectionOut, many=True)
+@login_required
+def list_inspections(batch_id):
+    rows = inspection.inspections_of(ctx(), session["user_id"], batch_id)
+    return jsonify(items=schemas.InspectionOut(many=True).dump(rows))
 
 
 @api.post("/admin/assessors")

@@ -526,3 +526,19 @@ class ChecklistLineOut(Schema):
     kept_as = fields.String()
     complete = fields.Boolean()
     documents = fields.List(fields.Nested(ArchiveItemOut))
+
+
+class InspectorIn(Schema):
+    inspector_id = fields.Integer(required=True, validate=between(1, 2**31 - 1))
+
+
+class InspectionOut(Schema):
+    """督查 (Art. 15.2, 17): who inspected a batch and what they found."""
+    id = fields.Integer()
+    inspector = fields.Function(lambda i: i.inspector.display_name)
+    assigned_at = fields.DateTime()
+    status = fields.String(metadata={"description": "assigned 督查中 | recorded 已记录"})
+    results = fields.Dict(metadata={"description": "检查项 -> ok 符合 | problem 发现问题 | na 未检查"})
+    findings = fields.String(allow_none=True)
+    problems = fields.Integer()
+    handed_over = fields.Boolean()

@@ -530,3 +530,25 @@ class ArchiveItem(Base):
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime)
     retain_until: Mapped[date] = mapped_column(Date)
+
+
+class Inspection(Base):
+    """督查 (Art. 15.2, 17): a bureau appoints an inspector to a batch; the inspector records the
+    checks before, during and after the exam (the checklist is forms/inspection.json), the findings
+    and photos; a finding may be handed over to supervision (Art. 19, 20)."""
+
+    __tablename__ = "inspection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assigned_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(12), default="assigned")  # assigned | recorded
+    results: Mapped[dict] = mapped_column(JSON, default=dict)  # checklist item -> ok | problem | na
+    findings: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)  # to supervision (a message)
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    inspector: Mapped[User] = relationship(foreign_keys=[inspector_id])

@@ -11,6 +11,14 @@ from ..store.models import HumanTask, ProcessInstance, User
 
 # A complaint (Art. 19) names who complained, so the institution it is about never sees its case.
 HIDDEN_FROM_INSTITUTIONS = frozenset({"complaint"})
+# A role whose tasks go to one person, named by the case (`<role>_id`), not to everyone of the role:
+# a bureau appoints an inspector (督查员, Art. 15.2, 17) to a batch.
+PERSONAL_ROLES = frozenset({"inspector"})
+
+
+def assignee(role: str, data) -> int | None:
+    """Whose a new task is from the start: the person the case names for a personal role."""
+    return int(data[f"{role}_id"]) if role in PERSONAL_ROLES and data.get(f"{role}_id") else None
 
 
 def task_filter(user: User):
@@ -20,6 +28,8 @@ def task_filter(user: User):
         return (HumanTask.role == "county") & (HumanTask.jurisdiction_code == user.jurisdiction_code)
     if user.role in ("city", "province"):
         return HumanTask.role == user.role
+    if user.role in PERSONAL_ROLES:
+        return (HumanTask.role == user.role) & (HumanTask.claimed_by == user.id)
     return false()
 
 
@@ -36,7 +46,7 @@ def task_assignees(role: str, jurisdiction_code: str | None, institution_id: int
         return (User.role == "county") & (User.jurisdiction_code == jurisdiction_code)
     if role in ("city", "province"):
         return User.role == role
-    return false()
+    return false()  # a personal role's task is told to its person by whoever names them
 
 
 def scope_filter(user: User, institution_id, jurisdiction_code):
@@ -55,6 +65,8 @@ def can_see_task(user: User, task: HumanTask) -> bool:
         return task.role == "institution" and task.institution_id == user.institution_id
     if user.role == "county":
         return task.role == "county" and task.jurisdiction_code == user.jurisdiction_code
+    if user.role in PERSONAL_ROLES:
+        return task.role == user.role and task.claimed_by == user.id
     return user.role in ("city", "province") and task.role == user.role
 
 

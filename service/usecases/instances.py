@@ -19,7 +19,7 @@ from ..engine.errors import ExpressionError
 from ..engine.runtime import ReadyTask, WaitingTimer
 from ..store import held
 from ..store.models import HumanTask, ProcessInstance, Timer, User
-from . import audit, forms, notifications
+from . import access, audit, forms, notifications
 from .context import Context
 
 INSTANCES, TASKS, TIMERS = ProcessInstance.__table__, HumanTask.__table__, Timer.__table__
@@ -114,7 +114,7 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
             title=task.title, subject=task.data.get("subject", ""), role=task.role, form_key=task.form_key,
             due_at=deadlines[task.id][0], due_note=deadlines[task.id][1],
             jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
-            state="open", created_at=now) for task in new])
+            claimed_by=access.assignee(task.role, task.data), state="open", created_at=now) for task in new])
         _tell_assignees(ctx, session, instance, loaded.actor, new)
 
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in timers_now}

@@ -140,6 +140,8 @@ def _set_claim(ctx: Context, user_id: int, task_id: int, claiming: bool) -> None
         user = session.get(User, user_id)
         task = _visible_task(session, user, task_id, lock=True)
         _must_be_open_for(session, task, user)
+        if task.role in access.PERSONAL_ROLES:
+            raise Conflict("此任务指定由您本人办理，不能签收或取消签收")
         task.claimed_by = user.id if claiming else None
         audit.record(session, ctx.clock.now(), user, "claim" if claiming else "unclaim",
                      instance_id=task.instance_id, institution_id=task.institution_id, task_name=task.name,

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from .. import sheets
 from ..processes import batch as batches
+from ..processes import inspection
 from ..processes.batch import archive
 from ..usecases import assessors
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected
@@ -54,11 +55,14 @@ def detail(batch_id):
 def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str = "", status: int = 200):
     query = request.args.get("q", "")
     page = max(1, request.args.get("page", 1, type=int))
-    found = batches.batch_detail(ctx(), current_user().id, batch_id, query, page)
+    user = current_user()
+    found = batches.batch_detail(ctx(), user.id, batch_id, query, page)
     return render_template("batch.html", d=found, q=query, rejected=rejected, what=what,
                            modules=labels.MODULES, categories=labels.CATEGORY_NAMES,
-                           checklist=archive.checklist(ctx(), current_user().id, batch_id),
-                           media=labels.MEDIA), status
+                           checklist=archive.checklist(ctx(), user.id, batch_id), media=labels.MEDIA,
+                           inspections=inspection.inspections_of(ctx(), user.id, batch_id),
+                           inspectors=inspection.inspectors(ctx()) if user.role in inspection.APPOINTERS else []
+                           ), status
 
 
 @pages.post("/batches/<int:batch_id>/<any(candidates, scores):what>")
@@ -115,6 +119,21 @@ def archive_file(batch_id):
     else:
         flash(f"已归档：{labels.ARCHIVE_CHECKLIST[item][0]}", "info")
     return redirect(url_for("batches.detail", batch_id=batch_id) + "#archive")
+
+
+@pages.post("/batches/<int:batch_id>/inspections")
+@login_required
+def assign_inspector(batch_id):
+    """Art. 15.2: the county or the city sends an inspector to the batch."""
+    try:
+        chosen = request.form.get("inspector_id", type=int) or 0
+        inspection.assign_inspector(ctx(), current_user().id, batch_id, chosen)
+        flash("已选派督查员，督查任务已进入其待办事项", "info")
+    except Invalid as invalid:
+        flash("；".join(invalid.errors.values()), "error")
+    except (Conflict, Forbidden) as refused:
+        flash(refused.message, "error")
+    return redirect(url_for("batches.detail", batch_id=batch_id) + "#inspections")
 
 
 @pages.get("/archive/<int:archive_id>")

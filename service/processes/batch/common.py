@@ -2,9 +2,10 @@
 who may see a batch."""
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...store.models import Batch, Institution, User
+from ...store.models import Batch, Inspection, Institution, User
 from ...usecases import access
 from ...usecases.errors import Conflict, NotFound
 
@@ -25,7 +26,13 @@ def may_certify(institution: Institution) -> None:
 
 
 def visible(session: Session, user: User, batch_id: int) -> Batch:
+    """Who sees the institution sees its batches; an inspector the batches they were sent to."""
     batch = session.get(Batch, batch_id)
+    if batch is not None and user.role == "inspector":
+        sent = session.scalar(select(Inspection.id).where(Inspection.batch_id == batch.id,
+                                                          Inspection.inspector_id == user.id).limit(1))
+        if sent is not None:
+            return batch
     if batch is None or not access.can_see_institution(user, batch.institution):
         raise NotFound("认定批次不存在")
     return batch

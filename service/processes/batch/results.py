@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,7 +42,9 @@ def grade_results(ctx, session, instance, actor, data, inputs):
         if score is None:
             return False
         if (kind, score) not in verdicts:
-            verdicts[(kind, score)] = bool(decision.result({"module": kind, "score": score}, ctx.sandbox))
+            # as the decimal it was written as (59.95 is 59.95, not a binary float): boundaries stay exact
+            verdicts[(kind, score)] = bool(decision.result({"module": kind, "score": Decimal(str(score))},
+                                                           ctx.sandbox))
         return verdicts[(kind, score)]
 
     passed = 0

@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
     # No session to ride on: logging in, and the public objection form (anyone, no login).
     csrf.exempt(routes.login)
     csrf.exempt(routes.objection)
+    csrf.exempt(routes.result_objection)
     csrf.exempt(routes.submit_complaint)
 
     from . import web

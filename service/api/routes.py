@@ -304,6 +304,15 @@ def objection(notice_id):
     return jsonify(id=objection_id), 201
 
 
+@api.post("/public/results/<int:batch_id>/objections")
+@doc(body=schemas.ObjectionIn, out=schemas.IdOut, status=201)
+def result_objection(batch_id):
+    """Anyone objects to a batch's results while they are in notice (Art. 15.3)."""
+    body = schemas.ObjectionIn().load(json_body())
+    objection_id = batch.submit_result_objection(ctx(), batch_id, body["name"], body["contact"], body["content"])
+    return jsonify(id=objection_id), 201
+
+
 @api.post("/public/complaints")
 @doc(body=schemas.ComplaintIn, out=schemas.IdOut, status=201)
 def submit_complaint():

@@ -552,3 +552,16 @@ class Inspection(Base):
     handed_over: Mapped[bool] = mapped_column(Boolean, default=False)  # to supervision (a message)
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime)
     inspector: Mapped[User] = relationship(foreign_keys=[inspector_id])
+
+
+class ResultObjection(Base):
+    """异议 to a batch's results in their public notice (Art. 15.3: 经公示无异议的 results are filed)."""
+
+    __tablename__ = "result_objection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    contact: Mapped[str] = mapped_column(String(50))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | upheld | dismissed

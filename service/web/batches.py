@@ -11,6 +11,7 @@ from .. import sheets
 from ..processes import batch as batches
 from ..processes import inspection
 from ..processes.batch import archive
+from ..processes.batch.objections import objections_of
 from ..usecases import assessors
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected
 from . import labels
@@ -61,6 +62,7 @@ def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str
                            modules=labels.MODULES, categories=labels.CATEGORY_NAMES,
                            checklist=archive.checklist(ctx(), user.id, batch_id), media=labels.MEDIA,
                            inspections=inspection.inspections_of(ctx(), user.id, batch_id),
+                           objections=objections_of(ctx(), user.id, batch_id),
                            inspectors=inspection.inspectors(ctx()) if user.role in inspection.APPOINTERS else []
                            ), status
 
@@ -202,9 +204,24 @@ def results():
 
 
 @pages.get("/results/<int:batch_id>")
-def result(batch_id):
+def result(batch_id, typed=None, errors=None, status=200):
     found, rows = batches.results_in_notice(ctx(), batch_id)
-    return render_template("result.html", b=found, rows=rows)
+    return render_template("result.html", b=found, rows=rows, typed=typed or {}, errors=errors or {}), status
+
+
+@pages.post("/results/<int:batch_id>/objection")
+def result_objection(batch_id):
+    """Whatever is refused, the page comes back with what was typed."""
+    typed = {key: request.form.get(key, "")[:4000] for key in ("name", "contact", "content")}
+    try:
+        batches.submit_result_objection(ctx(), batch_id, **typed)
+    except Invalid as invalid:
+        return result(batch_id, typed, invalid.errors, 422)
+    except Conflict as conflict:
+        flash(conflict.message, "error")
+        return redirect(url_for("batches.results"))
+    flash("异议已提交，属地人社部门将调查核实并与您联系", "info")
+    return redirect(url_for("batches.result", batch_id=batch_id))
 
 
 @pages.get("/certificates")

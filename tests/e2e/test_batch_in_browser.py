@@ -105,7 +105,7 @@ def test_a_batch_from_excel_to_certificates_in_the_browser(people, live_server, 
     page.get_by_role("link", name="录入认定成绩").click()
     page.locator("input[name=scores_entered][value=true]").check()
     page.get_by_role("button", name="提交", exact=True).click()
-    expect(page.locator("#next")).to_contain_text("公示期满")
+    expect(page.locator("#next")).to_contain_text("公示期内（2025-10-25 00:00）")
 
     page.goto(f"{live_server}/results")
     page.get_by_role("link", name="2025年第1批电工认定").click()

@@ -12,6 +12,12 @@ from __future__ import annotations
 from ...usecases.topics import Topic
 from .candidates import CANDIDATE_COLUMNS, candidate_template, import_candidates, import_scores, score_template
 from .common import PROCESS, business_key
+from .objections import (
+    correct_results,
+    count_result_objections,
+    resolve_result_objections,
+    submit_result_objection,
+)
 from .plan import Started, accept_plan, check_batch_plan, record_plan, report_plan, return_plan, start_batch
 from .results import (
     check_batch_scores,
@@ -37,7 +43,7 @@ from .views import (
 __all__ = ["CANDIDATE_COLUMNS", "PROCESS", "BatchDetail", "CandidateView", "CertificateView", "Started",
            "batch_detail", "batches_in_notice", "business_key", "candidate_template", "export", "import_candidates",
            "import_scores", "issue_certificates", "list_batches", "look_up_certificate", "results_in_notice",
-           "score_template", "start_batch"]
+           "score_template", "start_batch", "submit_result_objection"]
 
 FORM_CHECKS = {"batch_plan": check_batch_plan, "batch_scores": check_batch_scores}
 
@@ -52,5 +58,8 @@ TOPICS = {
     "notice_over": Topic.of(notice_over),
     "flag_results_late": Topic.of(flag_results_late),
     "issue_certificates": Topic.of(issue_certificates),
+    "count_result_objections": Topic.of(count_result_objections),
+    "resolve_result_objections": Topic.of(resolve_result_objections, ("finding",)),
+    "correct_results": Topic.of(correct_results),
 }
 

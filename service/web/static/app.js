@@ -10,6 +10,34 @@
     setTimeout(function () { delete form.dataset.sent; }, 8000);
   });
 
+  // Large files (a candidate list, an exam video): the upload's progress is shown while it goes,
+  // then that the server is checking it; its answer replaces the page as a plain submit's would.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-progress]") || event.defaultPrevented || !window.XMLHttpRequest) { return; }
+    event.preventDefault();
+    var status = form.querySelector("[data-progress-status]");
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.upload.onprogress = function (e) {
+      if (!e.lengthComputable) { return; }
+      var mb = function (n) { return (n / 1048576).toFixed(1) + " MB"; };
+      status.textContent = "上传中 " + Math.round(e.loaded / e.total * 100) + "%（" + mb(e.loaded) + " / " + mb(e.total) + "）";
+    };
+    xhr.upload.onload = function () { status.textContent = form.dataset.progress; };
+    xhr.onerror = function () {
+      status.textContent = "上传中断，请检查网络后重试";
+      delete form.dataset.sent;
+    };
+    xhr.onload = function () {
+      history.replaceState(null, "", xhr.responseURL);
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
+    };
+    xhr.send(new FormData(form));
+  });
+
   // Tables of rows (a scope, a candidate list): add a row from the template, remove a row.
   document.addEventListener("click", function (event) {
     var add = event.target.closest("[data-add-row]");

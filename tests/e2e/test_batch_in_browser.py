@@ -21,6 +21,17 @@ def people(batch_people):
 
 
 
+def open_batch(page, base: str) -> None:
+    page.goto(f"{base}/batches")
+    page.locator("#batches a").first.click()
+
+
+def download(page, locator) -> bytes:
+    with page.expect_download() as started:
+        page.locator(locator).click()
+    return started.value.path().read_bytes()
+
+
 def test_a_batch_from_excel_to_certificates_in_the_browser(people, live_server, page, ctx, clock,  # noqa: F811
                                                             tmp_path, screenshot):
     problems = []
@@ -88,12 +99,9 @@ def test_a_batch_from_excel_to_certificates_in_the_browser(people, live_server, 
     clock.set(datetime(2025, 10, 17, 9, 0))
     fire_due_timers(ctx)
     log_in(page, live_server, "inst1")
-    page.goto(f"{live_server}/batches")
-    page.locator("#batches a").first.click()
+    open_batch(page, live_server)
     expect(page.locator("#batch-status")).to_have_text("成绩录入中")
-    with page.expect_download() as sheet:
-        page.locator("#template").click()
-    scores = load_workbook(io.BytesIO(sheet.value.path().read_bytes())).active
+    scores = load_workbook(io.BytesIO(download(page, "#template"))).active
     for row, (theory, practical) in zip(range(2, 5), ((88, 90), (61, 59), (75, 80)), strict=True):
         scores.cell(row, 5, theory)
         scores.cell(row, 6, practical)
@@ -114,17 +122,13 @@ def test_a_batch_from_excel_to_certificates_in_the_browser(people, live_server, 
 
     clock.set(datetime(2025, 10, 27, 9, 0))
     fire_due_timers(ctx)
-    page.goto(f"{live_server}/batches")
-    page.locator("#batches a").first.click()
+    open_batch(page, live_server)
     page.get_by_role("link", name="报备认定结果").click()
     page.locator("input[name=no_objection][value=true]").check()
     page.get_by_role("button", name="提交", exact=True).click()
-    page.goto(f"{live_server}/batches")
-    page.locator("#batches a").first.click()
+    open_batch(page, live_server)
     expect(page.locator("#batch-status")).to_have_text("已发证")
-    with page.expect_download() as exported:
-        page.locator("#export-certificates").click()
-    table = load_workbook(io.BytesIO(exported.value.path().read_bytes())).active
+    table = load_workbook(io.BytesIO(download(page, "#export-certificates"))).active
     assert [table.cell(r, 1).value for r in range(2, table.max_row + 1)] == ["学员1", "学员3"]
     assert table.cell(2, 6).value == "S000034170001254000001"
     assert problems == []

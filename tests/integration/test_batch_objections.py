@@ -73,7 +73,8 @@ def test_a_dismissed_objection_lets_the_notice_run_on_and_the_results_be_filed(p
     county, institution = people["county"], people["inst1"]
     assert app.test_client().post(f"/api/public/results/{in_notice}/objections", json=OBJECTION).status_code == 201
     task = county.only_task("investigate_result_objection")
-    assert county.complete(task["id"], {"finding": "dismissed", "opinion": "经核实，学员2参加了考核。"}).status_code == 200
+    dismissed = county.complete(task["id"], {"finding": "dismissed", "opinion": "经核实，学员2参加了考核。"})
+    assert dismissed.status_code == 200
     assert institution.open_tasks() == []  # still in notice
     clock.set(datetime(2025, 10, 25, 0, 0))
     fire_due_timers(ctx)

@@ -12,6 +12,7 @@ from ..processes import batch as batches
 from ..processes import inspection
 from ..processes.batch import archive
 from ..processes.batch.objections import objections_of
+from ..processes.batch.views import CERTIFICATE_TABLE
 from ..usecases import assessors
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected
 from . import labels
@@ -96,6 +97,14 @@ def template(batch_id, what):
     if what == "candidates":
         return _xlsx("参加认定人员导入模板.xlsx", batches.candidate_template(ctx(), current_user().id, batch_id))
     return _xlsx(f"成绩导入-批次{batch_id}.xlsx", batches.score_template(ctx(), current_user().id, batch_id))
+
+
+@pages.get("/batches/<int:batch_id>/certificates")
+@login_required
+def certificates(batch_id):
+    """The certificate list, to print."""
+    found, rows = batches.certificate_list(ctx(), current_user().id, batch_id)
+    return render_template("certificates.html", b=found, rows=rows, columns=CERTIFICATE_TABLE)
 
 
 @pages.get("/batches/<int:batch_id>/export/<any(signup, results, certificates):table>")

@@ -90,3 +90,14 @@ def test_an_objection_on_the_page_keeps_what_was_typed_when_refused(people, in_n
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "异议内容10至2000个字" in text and 'value="王五"' in text
     assert page.form(f"{url}/objection", OBJECTION, page=url).status_code == 302
+
+
+def test_the_certificate_list_prints_with_the_national_tables_columns(people, in_notice, ctx, clock, app):
+    institution = people["inst1"]
+    clock.set(datetime(2025, 10, 25, 0, 0))
+    fire_due_timers(ctx)
+    assert institution.complete(institution.only_task("file_results")["id"], {"no_objection": True}).status_code == 200
+    printed = Page(app, "inst1").text(f"/batches/{in_notice}/certificates")
+    assert "职业技能等级认定合格人员证书信息表" in printed and "共 2 人" in printed
+    assert "S000034170001254000001" in printed and "S000034170001254000002" in printed
+    assert Page(app, "county_dz").get(f"/batches/{in_notice}/certificates").status_code == 404

@@ -34,6 +34,7 @@ from .views import (
     CertificateView,
     batch_detail,
     batches_in_notice,
+    certificate_list,
     export,
     list_batches,
     look_up_certificate,
@@ -41,9 +42,9 @@ from .views import (
 )
 
 __all__ = ["CANDIDATE_COLUMNS", "PROCESS", "BatchDetail", "CandidateView", "CertificateView", "Started",
-           "batch_detail", "batches_in_notice", "business_key", "candidate_template", "export", "import_candidates",
-           "import_scores", "issue_certificates", "list_batches", "look_up_certificate", "results_in_notice",
-           "score_template", "start_batch", "submit_result_objection"]
+           "batch_detail", "batches_in_notice", "certificate_list", "business_key", "candidate_template", "export",
+           "import_candidates", "import_scores", "issue_certificates", "list_batches", "look_up_certificate",
+           "results_in_notice", "score_template", "start_batch", "submit_result_objection"]
 
 FORM_CHECKS = {"batch_plan": check_batch_plan, "batch_scores": check_batch_scores}
 

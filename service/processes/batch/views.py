@@ -2,6 +2,7 @@
 public the results in notice and the certificate lookup."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,6 +104,31 @@ def batch_detail(ctx: Context, user_id: int, batch_id: int, query: str = "", pag
 
 # --- exports in the layouts staff exchange (Art. 15.3) --------------------------------------------
 
+# 职业技能等级认定合格人员证书信息表: the columns of the national certificate information table
+CERTIFICATE_TABLE = tuple(sheets.Column(k, t, width=w) for k, t, w in (
+    ("name", "姓名", 10), ("id_number", "身份证号码", 22), ("occupation_code", "职业（工种）编码", 14),
+    ("occupation", "职业（工种）名称", 20), ("level", "等级", 14), ("number", "证书编号", 26),
+    ("issued_on", "发证日期", 12), ("institution", "评价机构代码", 16)))
+
+
+def _certificate_rows(session, batch: Batch, names: dict) -> Iterator[tuple]:
+    code = batch.institution.filing_code or ""
+    for c in session.scalars(select(Certificate).where(Certificate.batch_id == batch.id).order_by(Certificate.number)):
+        yield (c.name, c.id_number, c.occupation_code, names.get(c.occupation_code, ""), LEVELS[c.level].name,
+               c.number, c.issued_on.isoformat(), code)
+
+
+def certificate_list(ctx: Context, user_id: int, batch_id: int) -> tuple[Batch, list[tuple]]:
+    """The batch's certificates, to print (the certificate information table's columns)."""
+    with unit_of_work(ctx) as session:
+        read_only(session)
+        batch = visible(session, session.get(User, user_id), batch_id)
+        names = dict(session.execute(select(Occupation.code, Occupation.name)).all())
+        rows = list(_certificate_rows(session, batch, names))
+        batch.institution  # noqa: B018 — read after the session closes
+        return batch, rows
+
+
 def export(ctx: Context, user_id: int, batch_id: int, table: str) -> tuple[str, bytes]:
     """报名汇总表 (sign-up), 职业技能等级认定结果汇总表 (results) or 合格人员证书信息表 (certificates)."""
     with unit_of_work(ctx) as session:
@@ -110,16 +136,9 @@ def export(ctx: Context, user_id: int, batch_id: int, table: str) -> tuple[str, 
         user = session.get(User, user_id)
         batch = visible(session, user, batch_id)
         names = dict(session.execute(select(Occupation.code, Occupation.name)).all())
-        code = batch.institution.filing_code or ""
         if table == "certificates":
-            columns = [sheets.Column(k, t, width=w) for k, t, w in (
-                ("name", "姓名", 10), ("id_number", "身份证号码", 22), ("occupation_code", "职业（工种）编码", 14),
-                ("occupation", "职业（工种）名称", 20), ("level", "等级", 14), ("number", "证书编号", 26),
-                ("issued_on", "发证日期", 12), ("institution", "评价机构代码", 16))]
-            rows = ((c.name, c.id_number, c.occupation_code, names.get(c.occupation_code, ""), LEVELS[c.level].name,
-                     c.number, c.issued_on.isoformat(), code) for c in session.scalars(
-                select(Certificate).where(Certificate.batch_id == batch.id).order_by(Certificate.number)))
-            return f"合格人员证书信息表-批次{batch.id}.xlsx", sheets.write(columns, rows, "证书信息表")
+            rows = _certificate_rows(session, batch, names)
+            return f"合格人员证书信息表-批次{batch.id}.xlsx", sheets.write(CERTIFICATE_TABLE, rows, "证书信息表")
         candidates = session.scalars(select(Candidate).where(Candidate.batch_id == batch.id).order_by(Candidate.row))
         if table == "results":
             kinds = [m for m in rules.MODULES if m in {x["kind"] for x in batch.plan.get("modules", [])}]

@@ -532,6 +532,16 @@ def import_scores(batch_id):
     return jsonify(imported=imported)
 
 
+@api.post("/batches/<int:batch_id>/scores/entries")
+@doc(body=schemas.ScoreEntriesIn, out=schemas.ImportedOut)
+@login_required
+def enter_scores(batch_id):
+    """Scores typed in, by candidate row: {"scores": {"2": {"theory": "88", "practical": "缺考"}}}; all or none."""
+    body = schemas.ScoreEntriesIn().load(json_body())
+    entries = {int(row): {k: str(v) for k, v in marks.items()} for row, marks in body["scores"].items()}
+    return jsonify(imported=batch.enter_scores(ctx(), session["user_id"], batch_id, entries))
+
+
 @api.get("/batches/<int:batch_id>/export/<any(signup, results, certificates):table>")
 @doc(download=True)
 @login_required

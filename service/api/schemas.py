@@ -542,3 +542,10 @@ class InspectionOut(Schema):
     findings = fields.String(allow_none=True)
     problems = fields.Integer()
     handed_over = fields.Boolean()
+
+
+class ScoreEntriesIn(Schema):
+    scores = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,6}$", error="应为行号")),
+                         values=fields.Dict(keys=fields.String(validate=at_most(20)),
+                                            values=fields.Raw()),
+                         required=True, validate=validate.Length(min=1, max=1000, error="一次录入1至1000人"))

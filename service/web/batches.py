@@ -54,7 +54,8 @@ def detail(batch_id):
     return _detail_page(batch_id)
 
 
-def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str = "", status: int = 200):
+def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str = "", status: int = 200,
+                 typed_scores: dict | None = None, score_errors: dict | None = None):
     query = request.args.get("q", "")
     page = max(1, request.args.get("page", 1, type=int))
     user = current_user()
@@ -64,6 +65,9 @@ def _detail_page(batch_id: int, rejected: SheetRejected | None = None, what: str
                            checklist=archive.checklist(ctx(), user.id, batch_id), media=labels.MEDIA,
                            inspections=inspection.inspections_of(ctx(), user.id, batch_id),
                            objections=objections_of(ctx(), user.id, batch_id),
+                           score_kinds=[k for k in labels.MODULES if k in {m["kind"] for m in
+                                                                          found.batch.plan.get("modules", [])}],
+                           typed_scores=typed_scores or {}, score_errors=score_errors or {},
                            inspectors=inspection.inspectors(ctx()) if user.role in inspection.APPOINTERS else []
                            ), status
 
@@ -89,6 +93,30 @@ def import_sheet(batch_id, what):
         return _detail_page(batch_id, None, what, 409)
     flash(f"已导入{count}人的{'名单' if what == 'candidates' else '成绩'}", "info")
     return redirect(url_for("batches.detail", batch_id=batch_id))
+
+
+@pages.post("/batches/<int:batch_id>/scores/entries")
+@login_required
+def enter_scores(batch_id):
+    """Scores typed in the page: all of this page's or none; what was typed comes back with the errors."""
+    entries: dict[int, dict] = {}
+    typed: dict[str, str] = {}
+    for key, value in request.form.items():
+        parts = key.split("-")
+        if len(parts) == 3 and parts[0] == "score" and parts[1].isdigit() and len(entries) <= 1000:
+            entries.setdefault(int(parts[1]), {})[parts[2]] = value[:20]
+            typed[f"{parts[1]}/{parts[2]}"] = value[:20]
+    try:
+        count = batches.enter_scores(ctx(), current_user().id, batch_id, entries)
+    except Invalid as invalid:
+        flash(invalid.message, "error")
+        return _detail_page(batch_id, status=422, typed_scores=typed, score_errors=invalid.errors)
+    except (Conflict, Forbidden) as refused:
+        flash(refused.message, "error")
+        return _detail_page(batch_id, status=409)
+    flash(f"已保存{count}人的成绩", "info")
+    return redirect(url_for("batches.detail", batch_id=batch_id, q=request.args.get("q", ""),
+                            page=request.args.get("page", 1, type=int)))
 
 
 @pages.get("/batches/<int:batch_id>/<any(candidates, scores):what>/template")

@@ -75,3 +75,30 @@ def test_the_county_sees_the_archive_checklist_and_the_institution_files_into_it
     assert "已归档 2 / 11 项" in county and "现场.jpg" in county and "纸质原件：档案室A柜3层" in county
     assert "视频监控资料" in county.split("缺：")[1].split("</p>")[0]
     assert 'id="archive-form"' not in county  # the county reads; the institution files
+
+
+def test_scores_typed_in_the_page_are_saved_all_or_none_and_kept_when_wrong(people, app, ctx, clock):
+    from datetime import datetime
+
+    from service.usecases.timers import fire_due_timers
+    institution, county = people["inst1"], people["county"]
+    started = institution.post("/api/batches").get_json()
+    upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, candidates(2)))
+    assert institution.complete(started["task_id"], plan("2025-10-16")).status_code == 200
+    county.complete(county.only_task("county_accept_plan")["id"], {"decision": "accept", "opinion": "同意备案。"})
+    clock.set(datetime(2025, 10, 17, 9, 0))
+    fire_due_timers(ctx)
+    page = Page(app, "inst1")
+    url = f"/batches/{started['batch_id']}"
+    typed = {"score-2-theory": "88", "score-2-practical": "缺考", "score-3-theory": "101", "score-3-practical": "75"}
+    refused = page.form(f"{url}/scores/entries", typed, page=url)
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "请填写0–100的分数" in text
+    assert 'value="101"' in text and 'value="缺考"' in text  # what was typed is kept
+    detail = institution.get(f"/api/batches/{started['batch_id']}").get_json()
+    assert [c["scores"] for c in detail["candidates"]] == [None, None]  # nothing saved
+    saved = page.form(f"{url}/scores/entries", {**typed, "score-3-theory": "59.5"}, page=url)
+    assert saved.status_code == 302
+    detail = institution.get(f"/api/batches/{started['batch_id']}").get_json()
+    assert [c["scores"] for c in detail["candidates"]] == [{"theory": 88, "practical": None},
+                                                           {"theory": 59.5, "practical": 75}]

@@ -10,7 +10,14 @@ carries only the batch's id and its plan. A plan is checked when it is filed (FO
 from __future__ import annotations
 
 from ...usecases.topics import Topic
-from .candidates import CANDIDATE_COLUMNS, candidate_template, import_candidates, import_scores, score_template
+from .candidates import (
+    CANDIDATE_COLUMNS,
+    candidate_template,
+    enter_scores,
+    import_candidates,
+    import_scores,
+    score_template,
+)
 from .common import PROCESS, business_key
 from .objections import (
     correct_results,
@@ -43,8 +50,8 @@ from .views import (
 
 __all__ = ["CANDIDATE_COLUMNS", "PROCESS", "BatchDetail", "CandidateView", "CertificateView", "Started",
            "batch_detail", "batches_in_notice", "certificate_list", "business_key", "candidate_template", "export",
-           "import_candidates", "import_scores", "issue_certificates", "list_batches", "look_up_certificate",
-           "results_in_notice", "score_template", "start_batch", "submit_result_objection"]
+           "enter_scores", "import_candidates", "import_scores", "issue_certificates", "list_batches",
+           "look_up_certificate", "results_in_notice", "score_template", "start_batch", "submit_result_objection"]
 
 FORM_CHECKS = {"batch_plan": check_batch_plan, "batch_scores": check_batch_scores}
 

@@ -13,10 +13,10 @@ from ...domain.codes import validate_id_number
 from ...domain.errors import DomainError
 from ...domain.levels import LEVELS, parse_level
 from ...store.db import read_only
-from ...store.models import Candidate, Certificate, Institution, Occupation, User
+from ...store.models import Batch, Candidate, Certificate, Institution, Occupation, User
 from ...usecases import audit, imports, register
 from ...usecases.context import Context, unit_of_work
-from ...usecases.errors import Conflict, Forbidden
+from ...usecases.errors import Conflict, Forbidden, Invalid
 from ...usecases.forms import PHONE
 from .common import visible
 
@@ -154,13 +154,7 @@ def import_scores(ctx: Context, user_id: int, batch_id: int, filename: str, cont
     """Scores per module (0–100, or 缺考), matched to candidates by ID number, occupation and level;
     all rows or none."""
     with unit_of_work(ctx) as session:
-        user = session.get(User, user_id)
-        batch = visible(session, user, batch_id)
-        if user.institution_id != batch.institution_id:
-            raise Forbidden("成绩由评价机构录入")
-        session.refresh(batch, with_for_update=True)
-        if batch.status != "results":
-            raise Conflict("现在不是录入成绩的环节（考试结束后、结果公示前录入）")
+        user, batch = _scoring(session, user_id, batch_id)
         columns = score_columns(batch.plan)
         kinds = [c.key for c in columns[4:]]
         candidates = {(c.id_number, c.occupation_code, c.level): c for c in session.scalars(
@@ -177,17 +171,9 @@ def import_scores(ctx: Context, user_id: int, batch_id: int, filename: str, cont
                     continue
                 scores = {}
                 for kind in kinds:
-                    text = str(r[kind]).strip()
-                    if text == ABSENT:
-                        scores[kind] = None
-                        continue
-                    try:
-                        value = float(text)
-                    except ValueError:
-                        value = -1
-                    if not 0 <= value <= 100:
-                        errors.append(sheets.RowError(number, rules.MODULES[kind], "请填写0–100的分数，或“缺考”"))
-                    scores[kind] = value
+                    scores[kind], problem = _score(r[kind])
+                    if problem:
+                        errors.append(sheets.RowError(number, rules.MODULES[kind], problem))
                 if candidate.id in found:
                     errors.append(sheets.RowError(number, "身份证号码", "此人的成绩重复填写"))
                 found[candidate.id] = scores
@@ -202,3 +188,56 @@ def import_scores(ctx: Context, user_id: int, batch_id: int, filename: str, cont
                          data={"batch_id": batch.id, "file": filename, "rows": len(rows)})
             return len(rows)
     imports.refuse(ctx, user_id, filename, content, columns, rows, errors)
+
+
+def _scoring(session, user_id: int, batch_id: int) -> tuple[User, Batch]:
+    user = session.get(User, user_id)
+    batch = visible(session, user, batch_id)
+    if user.institution_id != batch.institution_id:
+        raise Forbidden("成绩由评价机构录入")
+    session.refresh(batch, with_for_update=True)  # one entry or import at a time
+    if batch.status != "results":
+        raise Conflict("现在不是录入成绩的环节（考试结束后、结果公示前录入）")
+    return user, batch
+
+
+def _score(value) -> tuple[float | None, str]:
+    """A module's score: 0–100 (decimals kept), or 缺考 (None)."""
+    text = str(value if value is not None else "").strip()
+    if text == ABSENT:
+        return None, ""
+    try:
+        score = float(text)
+    except ValueError:
+        score = -1.0
+    if not 0 <= score <= 100:
+        return None, "请填写0–100的分数，或“缺考”"
+    return score, ""
+
+
+def enter_scores(ctx: Context, user_id: int, batch_id: int, entries: dict[int, dict]) -> int:
+    """Scores typed in the page, by the candidate's row: {row: {module: text}}. All of them or none;
+    Invalid names each wrong cell as "<row>/<module>"."""
+    with unit_of_work(ctx) as session:
+        user, batch = _scoring(session, user_id, batch_id)
+        kinds = [c.key for c in score_columns(batch.plan)[4:]]
+        candidates = {c.row: c for c in session.scalars(select(Candidate).where(
+            Candidate.batch_id == batch.id, Candidate.row.in_(list(entries)[:1000])))}
+        errors, found = {}, {}
+        for row, typed in entries.items():
+            if row not in candidates:
+                errors[f"{row}"] = "本批次名单中没有这一行"
+                continue
+            scores = {}
+            for kind in kinds:
+                scores[kind], problem = _score(typed.get(kind))
+                if problem:
+                    errors[f"{row}/{kind}"] = problem
+            found[row] = scores
+        if errors:
+            raise Invalid(errors, "成绩有误，未保存：请按标红的提示修改")
+        for row, scores in found.items():
+            candidates[row].scores, candidates[row].passed = scores, None
+        audit.record(session, ctx.clock.now(), user, "scores_entered", institution_id=batch.institution_id,
+                     data={"batch_id": batch.id, "rows": sorted(found)})
+        return len(found)

@@ -124,3 +124,18 @@ def test_a_process_that_starts_on_the_hand_over_opens_a_case_for_the_county(peop
     opened = county.only_task("investigate")
     case = county.get(f"/api/tasks/{opened['id']}").get_json()["data"]
     assert case["findings"] == "监考记录表缺少监考员签字，档案不完整。" and case["batch_id"] == batch_id
+
+
+def test_the_inspector_works_from_the_inbox_and_the_batch_page_in_the_browser_pages(people, batch_id, app):
+    from tests.integration.test_web_pages import Page
+    sent = {"inspector_id": people["inspector1"].user["id"]}
+    assert people["county"].post(f"/api/batches/{batch_id}/inspections", json=sent).status_code == 201
+    page = Page(app, "inspector1")
+    inbox = page.text("/inbox")
+    assert "督查记录" in inbox and "认定批次" in inbox
+    task_id = people["inspector1"].only_task("inspect_batch")["id"]
+    form = page.text(f"/tasks/{task_id}")
+    assert "考前监管（第十七条第一项）" in form and "视频监控情况" in form and "2025年第1批电工认定" in form
+    assert "督查中" in page.text(f"/batches/{batch_id}")
+    assert "督查员1" in Page(app, "county").text(f"/batches/{batch_id}")
+    assert Page(app, "inspector2").get(f"/tasks/{task_id}").status_code == 404

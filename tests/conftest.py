@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from service.app import create_app
@@ -27,6 +28,19 @@ from tests.helpers import PASSWORD, Api, make_institution, make_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 KEEP = {"jurisdiction", "occupation", "definition_version", "alembic_version"}
+
+
+PRODUCTION_HASHER = accounts.hasher
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Argon2id at the service's cost takes about 0.2 s a hash on this machine, and the tests create
+    and log in users by the thousand: they hash with argon2id at its lowest cost instead (the same
+    scheme and library; tests/integration/test_login_and_sessions.py checks the service's cost)."""
+    accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts.hasher = PRODUCTION_HASHER
 
 
 @pytest.fixture(scope="session")

@@ -215,3 +215,13 @@ def test_public_writes_take_json_only(app, staff):
     for url in ("/api/public/notices/1/objections", "/api/public/complaints"):
         response = client.post(url, data='{"name": "张三"}', content_type="text/plain")
         assert response.status_code == 415 and "JSON" in response.get_json()["message"]
+
+
+def test_the_service_hashes_passwords_with_argon2id_at_the_recommended_cost():
+    """The tests hash at argon2id's lowest cost to run fast (tests/conftest.py); the service keeps
+    RFC 9106's recommended one, and a stored hash carries its cost, so both verify."""
+    from tests.conftest import PRODUCTION_HASHER
+    stored = PRODUCTION_HASHER.hash("secret-pass-1")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PRODUCTION_HASHER.verify(stored, "secret-pass-1")
+    assert accounts.hasher.verify(stored, "secret-pass-1")  # a hash made at either cost verifies

@@ -78,6 +78,8 @@ def _check(session: Session, today: date, rows: imports.Rows) -> list[sheets.Row
         for key in ("name", "certificate_number"):
             if not r[key]:
                 wrong(key, "此项必填")
+            elif len(r[key]) > 50:
+                wrong(key, f"不超过50个字（现有{len(r[key])}个字）")
         try:
             r["id_number"] = validate_id_number(r["id_number"], today)
         except DomainError as error:

@@ -247,3 +247,17 @@ def test_a_file_that_is_not_an_xlsx_or_not_the_layout_is_refused_with_a_reason(p
     typed_as_number[0][1] = 341702199001010011  # Excel keeps 15 digits: the end is gone
     lost = upload(institution, url, xlsx(CANDIDATE_HEADER, typed_as_number)).get_json()["rows"]
     assert lost[0]["row"] == 2 and "文本" in lost[0]["message"]
+
+
+def test_cells_longer_than_their_columns_are_named_not_a_failure(people):
+    """A sheet is hostile input: each over-long cell is an error at its row and column (on
+    PostgreSQL it would otherwise fail the insert)."""
+    institution, city = people["inst1"], people["city"]
+    started = institution.post("/api/batches").get_json()
+    rows = [[*candidates(1)[0][:6], "受其他企业委托", "某" * 201]]
+    found = upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, rows))
+    assert [(e["row"], e["column"]) for e in found.get_json()["rows"]] == [(2, "委托单位")]
+    rows = assessor_rows()
+    rows[0][0], rows[1][2] = "张" * 51, "K" * 51
+    found = upload(city, "/api/admin/assessors", xlsx(ASSESSOR_HEADER, rows)).get_json()["rows"]
+    assert [(e["row"], e["column"]) for e in found] == [(2, "姓名"), (3, "考评员证书编号")]

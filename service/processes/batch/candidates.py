@@ -112,6 +112,8 @@ def _check_candidates(session: Session, today: date, institution: Institution,
         r["commissioned_by"] = r["commissioned_by"] or None
         if category == "commissioned" and not r["commissioned_by"]:
             wrong("commissioned_by", "第十三条：受其他企业委托认定的，请填写委托单位")
+        elif r["commissioned_by"] and len(r["commissioned_by"]) > 200:
+            wrong("commissioned_by", "委托单位名称不超过200个字")
         key = (r["id_number"], code, level)
         if key in seen:
             wrong("id_number", f"与第{seen[key]}行是同一人、同一职业和等级，重复报名")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ...domain.levels import LEVELS
@@ -97,9 +97,9 @@ def issue_certificates(ctx, session, instance, actor, data, inputs):
     batch = batch_of(session, data)
     institution = batch.institution
     today = ctx.today()
-    passed = list(session.scalars(select(Candidate).where(Candidate.batch_id == batch.id, Candidate.passed)
-                                  .order_by(Candidate.row)))
-    by_level: dict[str, list[Candidate]] = {}
+    passed = session.execute(select(Candidate.name, Candidate.id_number, Candidate.occupation_code, Candidate.level)
+                             .where(Candidate.batch_id == batch.id, Candidate.passed).order_by(Candidate.row)).all()
+    by_level: dict[str, list] = {}
     for candidate in passed:
         by_level.setdefault(candidate.level, []).append(candidate)
     issued = 0
@@ -108,9 +108,11 @@ def issue_certificates(ctx, session, instance, actor, data, inputs):
         if digit is None:  # 学徒工、特级技师、首席技师: the enterprise's own certificate, no national number
             continue
         numbers = register.next_certificate_numbers(session, institution, today.year, digit, len(people))
-        session.add_all(Certificate(number=number, batch_id=batch.id, institution_id=institution.id, name=c.name,
-                                    id_number=c.id_number, occupation_code=c.occupation_code, level=c.level,
-                                    issued_on=today) for number, c in zip(numbers, people, strict=True))
+        # thousands of rows a batch: one multi-row INSERT, not an ORM object each
+        session.execute(insert(Certificate), [
+            {"number": number, "batch_id": batch.id, "institution_id": institution.id, "name": c.name,
+             "id_number": c.id_number, "occupation_code": c.occupation_code, "level": c.level, "issued_on": today}
+            for number, c in zip(numbers, people, strict=True)])
         issued += len(people)
     batch.status, batch.results_filed_at, batch.certified_on = "certified", ctx.clock.now(), today
     institution.last_certified_on = max(filter(None, (institution.last_certified_on, batch.last_exam_day)))

@@ -136,6 +136,7 @@ def test_the_inspector_works_from_the_inbox_and_the_batch_page_in_the_browser_pa
     task_id = people["inspector1"].only_task("inspect_batch")["id"]
     form = page.text(f"/tasks/{task_id}")
     assert "考前监管（第十七条第一项）" in form and "视频监控情况" in form and "2025年第1批电工认定" in form
+    assert "取消签收" not in form and f"/batches/{batch_id}" in form  # nothing to hand on; the batch a click away
     assert "督查中" in page.text(f"/batches/{batch_id}")
     assert "督查员1" in Page(app, "county").text(f"/batches/{batch_id}")
     assert Page(app, "inspector2").get(f"/tasks/{task_id}").status_code == 404

@@ -261,3 +261,23 @@ def test_cells_longer_than_their_columns_are_named_not_a_failure(people):
     rows[0][0], rows[1][2] = "张" * 51, "K" * 51
     found = upload(city, "/api/admin/assessors", xlsx(ASSESSOR_HEADER, rows)).get_json()["rows"]
     assert [(e["row"], e["column"]) for e in found] == [(2, "姓名"), (3, "考评员证书编号")]
+
+
+def test_a_plan_whose_ten_working_days_cross_into_a_year_not_entered_is_held_until_it_is(people, app, clock):
+    """SPEC: a year the calendar does not cover is never counted as weekends only: the institution
+    is told, nothing is lost, and once an analyst enters 2027 the same plan goes through."""
+    from tests.integration.test_filing_api import ARRANGEMENT_2027
+    institution = people["inst1"]
+    clock.set(datetime(2026, 12, 21, 9, 0))
+    started = institution.post("/api/batches").get_json()
+    upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, candidates(1)))
+    held = institution.complete(started["task_id"], plan("2027-01-15"))
+    assert held.status_code == 422 and "2027年的法定节假日安排尚未录入" in held.get_json()["errors"]["_"]
+    assert institution.only_task("plan_batch")["id"] == started["task_id"]
+    analyst = Api(app, "analyst")
+    assert analyst.client.put("/api/admin/calendar/2027", json={"text": ARRANGEMENT_2027},
+                              headers=analyst.headers).status_code == 200
+    # 22–31 Dec are 8 working days, 1 Jan is a holiday: the 10th is Tue 5 Jan 2027
+    early = institution.complete(started["task_id"], plan("2027-01-04"))
+    assert early.status_code == 422 and "2027年01月05日" in early.get_json()["errors"]["modules/0/day"]
+    assert institution.complete(started["task_id"], plan("2027-01-05")).status_code == 200

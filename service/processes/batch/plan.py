@@ -14,7 +14,7 @@ from ...store.models import Batch, Candidate, HumanTask, Institution, Setting, U
 from ...usecases import assessors, audit, instances, notifications, register
 from ...usecases.context import Context, unit_of_work
 from ...usecases.errors import Conflict, Forbidden
-from .common import MAY_CERTIFY, PROCESS, batch_of, business_key, may_certify
+from .common import PROCESS, batch_of, business_key, may_certify
 
 DEFAULT_ASSESSORS_PER_PAIR = 3  # setting batch_min_assessors: assessors a practical or review module needs
 
@@ -57,11 +57,10 @@ def check_batch_plan(ctx: Context, session: Session, data: dict) -> dict[str, st
     batch = session.get(Batch, int(data["batch_id"]))
     institution = batch.institution
     errors: dict[str, str] = {}
-    if institution.status not in MAY_CERTIFY:
-        try:
-            may_certify(institution)
-        except Conflict as refusal:
-            return {"_": refusal.message}
+    try:  # suspended or revoked since the batch was opened
+        may_certify(institution)
+    except Conflict as refusal:
+        return {"_": refusal.message}
     pairs = set(session.execute(select(Candidate.occupation_code, Candidate.level).where(
         Candidate.batch_id == batch.id).distinct()).all())
     if not pairs:

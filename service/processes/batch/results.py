@@ -35,21 +35,16 @@ def grade_results(ctx, session, instance, actor, data, inputs):
     with every module of the plan passed. Absent from a module fails it."""
     batch = batch_of(session, data)
     decision = ctx.definitions(session, instance.definition_id).decisions["module_pass"]
-    kinds = [m["kind"] for m in batch.plan.get("modules", [])]
-    verdicts: dict[tuple[str, float], bool] = {}  # scores repeat: decide each (module, score) once
+    kinds = {m["kind"] for m in batch.plan.get("modules", [])}
 
     def passes(kind, score):
-        if score is None:
-            return False
-        if (kind, score) not in verdicts:
-            # as the decimal it was written as (59.95 is 59.95, not a binary float): boundaries stay exact
-            verdicts[(kind, score)] = bool(decision.result({"module": kind, "score": Decimal(str(score))},
-                                                           ctx.sandbox))
-        return verdicts[(kind, score)]
+        # as the decimal it was written as (59.95 is 59.95, not a binary float): boundaries stay exact
+        return score is not None and bool(decision.result({"module": kind, "score": Decimal(str(score))},
+                                                          ctx.sandbox))
 
     passed = 0
     for candidate in session.scalars(select(Candidate).where(Candidate.batch_id == batch.id)):
-        candidate.passed = all(passes(kind, (candidate.scores or {}).get(kind)) for kind in set(kinds))
+        candidate.passed = all(passes(kind, (candidate.scores or {}).get(kind)) for kind in kinds)
         passed += candidate.passed
     return {"passed_count": passed, "failed_count": batch.candidate_count - passed}
 

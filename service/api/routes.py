@@ -21,6 +21,7 @@ from ..usecases import accounts, assessors, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
 from ..web import log_failure
 from ..web.auth import client_address, close_session, current_user, open_session, retry_after
+from ..web.batches import xlsx_download
 from . import schemas
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -455,14 +456,6 @@ def resolve_incident(incident_id):
 
 # --- batches (Art. 15) --------------------------------------------------------------------------
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _xlsx(filename: str, content: bytes):
-    return current_app.response_class(content, mimetype=XLSX, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
-
-
 def _sheet():
     upload = request.files.get("file")
     if upload is None:
@@ -503,7 +496,7 @@ def batch_detail(batch_id):
 @login_required
 def candidate_template(batch_id):
     """The candidate sheet to fill in (.xlsx)."""
-    return _xlsx("参加认定人员导入模板.xlsx", batch.candidate_template(ctx(), session["user_id"], batch_id))
+    return xlsx_download("参加认定人员导入模板.xlsx", batch.candidate_template(ctx(), session["user_id"], batch_id))
 
 
 @api.post("/batches/<int:batch_id>/candidates")
@@ -520,7 +513,7 @@ def import_candidates(batch_id):
 @login_required
 def score_template(batch_id):
     """The score sheet (.xlsx), one row per candidate."""
-    return _xlsx(f"成绩导入-批次{batch_id}.xlsx", batch.score_template(ctx(), session["user_id"], batch_id))
+    return xlsx_download(f"成绩导入-批次{batch_id}.xlsx", batch.score_template(ctx(), session["user_id"], batch_id))
 
 
 @api.post("/batches/<int:batch_id>/scores")
@@ -547,7 +540,7 @@ def enter_scores(batch_id):
 @login_required
 def export_batch(batch_id, table):
     """报名汇总表 (signup), 结果汇总表 (results) or 合格人员证书信息表 (certificates) as .xlsx."""
-    return _xlsx(*batch.export(ctx(), session["user_id"], batch_id, table))
+    return xlsx_download(*batch.export(ctx(), session["user_id"], batch_id, table))
 
 
 @api.post("/batches/<int:batch_id>/archive")

@@ -13,17 +13,17 @@ from ..processes import inspection
 from ..processes.batch import archive
 from ..processes.batch.objections import objections_of
 from ..processes.batch.views import CERTIFICATE_TABLE
-from ..usecases import assessors
+from ..usecases import assessors, imports
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected
 from . import labels
 from .auth import ctx, current_user, login_required
 
 pages = Blueprint("batches", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx(filename: str, content: bytes):
-    return current_app.response_class(content, mimetype=XLSX, headers={
+def xlsx_download(filename: str, content: bytes):
+    """An Excel file to save, its Chinese name kept (RFC 5987)."""
+    return current_app.response_class(content, mimetype=imports.XLSX, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
 
@@ -122,9 +122,10 @@ def enter_scores(batch_id):
 @pages.get("/batches/<int:batch_id>/<any(candidates, scores):what>/template")
 @login_required
 def template(batch_id, what):
+    user_id = current_user().id
     if what == "candidates":
-        return _xlsx("参加认定人员导入模板.xlsx", batches.candidate_template(ctx(), current_user().id, batch_id))
-    return _xlsx(f"成绩导入-批次{batch_id}.xlsx", batches.score_template(ctx(), current_user().id, batch_id))
+        return xlsx_download("参加认定人员导入模板.xlsx", batches.candidate_template(ctx(), user_id, batch_id))
+    return xlsx_download(f"成绩导入-批次{batch_id}.xlsx", batches.score_template(ctx(), user_id, batch_id))
 
 
 @pages.get("/batches/<int:batch_id>/certificates")
@@ -138,7 +139,7 @@ def certificates(batch_id):
 @pages.get("/batches/<int:batch_id>/export/<any(signup, results, certificates):table>")
 @login_required
 def export(batch_id, table):
-    return _xlsx(*batches.export(ctx(), current_user().id, batch_id, table))
+    return xlsx_download(*batches.export(ctx(), current_user().id, batch_id, table))
 
 
 @pages.post("/batches/<int:batch_id>/archive")
@@ -229,7 +230,7 @@ def import_assessors():
 @pages.get("/assessors/template")
 @login_required
 def assessor_template():
-    return _xlsx("考评员名册导入模板.xlsx", sheets.template(assessors.COLUMNS, "考评员名册"))
+    return xlsx_download("考评员名册导入模板.xlsx", sheets.template(assessors.COLUMNS, "考评员名册"))
 
 
 # --- public ---------------------------------------------------------------------------------------

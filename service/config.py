@@ -11,8 +11,12 @@ MIN_KEY_LENGTH = 32
 
 
 def from_env() -> dict:
+    production = os.environ.get("ENVIRONMENT") == "production"
     return {
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///instance/app.db"),
+        # production names its database; elsewhere an SQLite file in instance/ will do
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "" if production else "sqlite:///instance/app.db"),
+        # production on SQLite only when an operator says so (one machine, one worker process)
+        "ALLOW_SQLITE_IN_PRODUCTION": os.environ.get("ALLOW_SQLITE_IN_PRODUCTION", "") == "1",
         # empty outside production: create_app makes a random one for the process (sessions end on restart)
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
         # system | training. A training clock can be moved by operators: never in production.
@@ -34,6 +38,14 @@ def check(config: dict) -> None:
     if config["CLOCK"] not in ("system", "training"):
         raise RuntimeError(f"unknown CLOCK {config['CLOCK']!r}")
     if config["ENVIRONMENT"] == "production":
+        url = config.get("DATABASE_URL") or ""
+        if not url:
+            raise RuntimeError("DATABASE_URL is required in production (ENVIRONMENT=production), e.g. "
+                               "postgresql+psycopg://user@db-host:5432/skill_eval")
+        if url.startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
+            raise RuntimeError("SQLite is refused in production (ENVIRONMENT=production): several workers and "
+                               "schedulers need PostgreSQL. Set ALLOW_SQLITE_IN_PRODUCTION=1 only for a single-"
+                               "process install")
         # The key signs the session cookie: who knows it can log in as anyone.
         key = config.get("SECRET_KEY") or ""
         if not key:

@@ -17,5 +17,11 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def head() -> str:
+    """The revision the code expects the database at."""
+    from alembic.script import ScriptDirectory
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def upgrade(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")

@@ -565,3 +565,11 @@ class ResultObjection(Base):
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | upheld | dismissed
+
+
+class SchedulerHeartbeat(Base):
+    """Each scheduler process's last pass (issue 18): /readyz tells whether timers are being fired."""
+
+    __tablename__ = "scheduler_heartbeat"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid
+    beat_at: Mapped[datetime] = mapped_column(DateTime)  # the pass's end, by the service's clock

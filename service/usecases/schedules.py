@@ -31,6 +31,8 @@ def start_due(ctx: Context, as_of: datetime | None = None) -> int:
     as_of = as_of or ctx.clock.now()
     with unit_of_work(ctx) as session:
         read_only(session)
+        if session.scalar(select(DefinitionVersion.id).limit(1)) is None:
+            return 0  # nothing deployed yet: nothing is scheduled (not an error every pass)
         version_id = ctx.latest_version_id(session)
         definitions = ctx.definitions(session, version_id)
         since = session.get(DefinitionVersion, version_id).activated_at or datetime.min

@@ -26,11 +26,12 @@ def register(app: Flask) -> None:
     from .admin import admin
     from .auth import auth
     from .batches import pages as batch_pages
+    from .health import health
     from .home import home
     from .institution import institution
     from .public import public
     from .work import work
-    for blueprint in (auth, home, work, institution, batch_pages, public, admin):
+    for blueprint in (auth, home, work, institution, batch_pages, public, admin, health):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     app.add_template_filter(formatting.when, "when")

@@ -232,7 +232,8 @@ def test_the_city_sees_the_verification_status_and_can_verify_now(app, ctx, case
 
 
 def test_production_refuses_to_start_without_a_strong_audit_key():
-    base = {"CLOCK": "system", "ENVIRONMENT": "production", "SECRET_KEY": "9f2c4e7a1b8d3f6e0a5c9b2d7e4f1a8c"}
+    base = {"CLOCK": "system", "ENVIRONMENT": "production", "SECRET_KEY": "9f2c4e7a1b8d3f6e0a5c9b2d7e4f1a8c",
+            "DATABASE_URL": "postgresql+psycopg://skill@db:5432/skill_eval"}
     for weak in ("", "short", "a" * 64, config.DEVELOPMENT_AUDIT_KEY):
         with pytest.raises(RuntimeError, match="AUDIT_KEY"):
             config.check({**base, "AUDIT_KEY": weak})

@@ -57,3 +57,19 @@ def plan(day: str, assessors: int = 3) -> dict:
             "assessors": [{"name": f"考评员{i}", "id_number": person(500 + i, "19700101")}
                           for i in range(1, assessors + 1)],
             "quality_supervisors": [{"name": "督导乙", "id_number": person(801)}]}
+
+
+def to_the_scores(people, ctx, clock, count: int = 2) -> int:
+    """A batch of `count` candidates planned, accepted by the county, its exam day over: the
+    institution enters the scores now. Its id."""
+    from datetime import datetime
+
+    from service.usecases.timers import fire_due_timers
+    institution, county = people["inst1"], people["county"]
+    started = institution.post("/api/batches").get_json()
+    upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, candidates(count)))
+    assert institution.complete(started["task_id"], plan("2025-10-16")).status_code == 200
+    county.complete(county.only_task("county_accept_plan")["id"], {"decision": "accept", "opinion": "同意备案。"})
+    clock.set(datetime(2025, 10, 17, 9, 0))
+    fire_due_timers(ctx)
+    return started["batch_id"]

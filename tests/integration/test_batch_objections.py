@@ -13,7 +13,7 @@ from sqlalchemy import select
 from service.store.models import Batch, ResultObjection
 from service.usecases.context import unit_of_work
 from service.usecases.timers import fire_due_timers
-from tests.batches import CANDIDATE_HEADER, candidates, plan, upload, xlsx
+from tests.batches import to_the_scores, upload, xlsx
 from tests.integration.test_web_pages import Page
 
 OBJECTION = {"name": "王五", "contact": "13912345678", "content": "学员2实际未参加操作技能考核，却公示为合格。"}
@@ -37,15 +37,9 @@ def scores(institution, batch_id, marks):
 
 @pytest.fixture
 def in_notice(people, ctx, clock):
-    institution, county = people["inst1"], people["county"]
-    started = institution.post("/api/batches").get_json()
-    upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, candidates(2)))
-    assert institution.complete(started["task_id"], plan("2025-10-16")).status_code == 200
-    county.complete(county.only_task("county_accept_plan")["id"], {"decision": "accept", "opinion": "同意备案。"})
-    clock.set(datetime(2025, 10, 17, 9, 0))
-    fire_due_timers(ctx)
-    scores(institution, started["batch_id"], [(80, 80), (70, 75)])
-    return started["batch_id"]
+    batch_id = to_the_scores(people, ctx, clock)
+    scores(people["inst1"], batch_id, [(80, 80), (70, 75)])
+    return batch_id
 
 
 def test_an_upheld_objection_sends_the_results_back_and_they_are_published_again(people, in_notice, ctx, clock, app):

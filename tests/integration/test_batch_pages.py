@@ -78,27 +78,20 @@ def test_the_county_sees_the_archive_checklist_and_the_institution_files_into_it
 
 
 def test_scores_typed_in_the_page_are_saved_all_or_none_and_kept_when_wrong(people, app, ctx, clock):
-    from datetime import datetime
-
-    from service.usecases.timers import fire_due_timers
-    institution, county = people["inst1"], people["county"]
-    started = institution.post("/api/batches").get_json()
-    upload(institution, f"/api/batches/{started['batch_id']}/candidates", xlsx(CANDIDATE_HEADER, candidates(2)))
-    assert institution.complete(started["task_id"], plan("2025-10-16")).status_code == 200
-    county.complete(county.only_task("county_accept_plan")["id"], {"decision": "accept", "opinion": "同意备案。"})
-    clock.set(datetime(2025, 10, 17, 9, 0))
-    fire_due_timers(ctx)
+    from tests.batches import to_the_scores
+    institution = people["inst1"]
+    batch_id = to_the_scores(people, ctx, clock)
     page = Page(app, "inst1")
-    url = f"/batches/{started['batch_id']}"
+    url = f"/batches/{batch_id}"
     typed = {"score-2-theory": "88", "score-2-practical": "缺考", "score-3-theory": "101", "score-3-practical": "75"}
     refused = page.form(f"{url}/scores/entries", typed, page=url)
     text = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "请填写0–100的分数" in text
     assert 'value="101"' in text and 'value="缺考"' in text  # what was typed is kept
-    detail = institution.get(f"/api/batches/{started['batch_id']}").get_json()
+    detail = institution.get(f"/api/batches/{batch_id}").get_json()
     assert [c["scores"] for c in detail["candidates"]] == [None, None]  # nothing saved
     saved = page.form(f"{url}/scores/entries", {**typed, "score-3-theory": "59.5"}, page=url)
     assert saved.status_code == 302
-    detail = institution.get(f"/api/batches/{started['batch_id']}").get_json()
+    detail = institution.get(f"/api/batches/{batch_id}").get_json()
     assert [c["scores"] for c in detail["candidates"]] == [{"theory": 88, "practical": None},
                                                            {"theory": 59.5, "practical": 75}]

@@ -44,13 +44,8 @@ def import_candidates(ctx: Context, user_id: int, batch_id: int, filename: str, 
     """The batch's candidate list, replaced by the sheet's rows if every row is right; otherwise
     nothing changes and SheetRejected names each problem (and keeps the file marked)."""
     with unit_of_work(ctx) as session:
-        user = session.get(User, user_id)
-        batch = visible(session, user, batch_id)
-        if user.institution_id != batch.institution_id:
-            raise Forbidden("参加认定人员名单由评价机构导入")
-        session.refresh(batch, with_for_update=True)  # one import at a time per batch
-        if batch.status != "draft":
-            raise Conflict("批次计划已报备，不能再更改参加认定人员名单；如需更改请待退回后导入")
+        user, batch = _own_batch_at(session, user_id, batch_id, "draft", "参加认定人员名单由评价机构导入",
+                                    "批次计划已报备，不能再更改参加认定人员名单；如需更改请待退回后导入")
         institution = batch.institution
         rows, errors = imports.check_sheet(content, CANDIDATE_COLUMNS,
                                            lambda rows: _check_candidates(session, ctx.today(), institution, rows))
@@ -193,13 +188,20 @@ def import_scores(ctx: Context, user_id: int, batch_id: int, filename: str, cont
 
 
 def _scoring(session, user_id: int, batch_id: int) -> tuple[User, Batch]:
+    return _own_batch_at(session, user_id, batch_id, "results", "成绩由评价机构录入",
+                         "现在不是录入成绩的环节（考试结束后、结果公示前录入）")
+
+
+def _own_batch_at(session, user_id: int, batch_id: int, status: str, not_yours: str,
+                  not_now: str) -> tuple[User, Batch]:
+    """The institution's own batch, locked (one import or entry at a time), at the step that allows it."""
     user = session.get(User, user_id)
     batch = visible(session, user, batch_id)
     if user.institution_id != batch.institution_id:
-        raise Forbidden("成绩由评价机构录入")
-    session.refresh(batch, with_for_update=True)  # one entry or import at a time
-    if batch.status != "results":
-        raise Conflict("现在不是录入成绩的环节（考试结束后、结果公示前录入）")
+        raise Forbidden(not_yours)
+    session.refresh(batch, with_for_update=True)
+    if batch.status != status:
+        raise Conflict(not_now)
     return user, batch
 
 

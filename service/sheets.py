@@ -145,15 +145,13 @@ def annotated(content: bytes, errors: Iterable[RowError], columns: Sequence[Colu
     saying what is wrong on each row: what they fix, where they typed it."""
     book = load_workbook(io.BytesIO(content))
     sheet = book.worksheets[0]
-    by_title = {}
+    header_row, by_title = 1, {}
     for number in range(1, HEADER_SEARCH + 1):
         cells = {str(c.value).strip(): c.column for c in sheet[number] if c.value is not None}
         if any(c.title in cells for c in columns):
-            by_title = cells
+            header_row, by_title = number, cells
             break
     note_column = (max(by_title.values()) + 1) if by_title else sheet.max_column + 1
-    header_row = next((n for n in range(1, HEADER_SEARCH + 1)
-                       if any(str(c.value or "").strip() in by_title for c in sheet[n])), 1)
     sheet.cell(header_row, note_column, ERROR_COLUMN).font = Font(bold=True, color="C00000")
     sheet.column_dimensions[get_column_letter(note_column)].width = 60
     notes: dict[int, list[str]] = {}

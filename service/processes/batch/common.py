@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...store.models import Batch, Inspection, Institution, User
+from ...store.models import Batch, Candidate, Inspection, Institution, User
 from ...usecases import access
 from ...usecases.errors import Conflict, NotFound
 
@@ -41,3 +41,9 @@ def visible(session: Session, user: User, batch_id: int) -> Batch:
 def batch_of(session: Session, data) -> Batch:
     return session.get(Batch, int(data["batch_id"]))
 
+
+
+def pairs_of(session: Session, batch_id: int) -> set[tuple[str, str]]:
+    """The (occupation, level) pairs a batch's candidates apply for."""
+    return set(session.execute(select(Candidate.occupation_code, Candidate.level).where(
+        Candidate.batch_id == batch_id).distinct()).all())

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from ...domain import batches as rules
 from ...domain.levels import LEVELS
-from ...store.models import Batch, Candidate, HumanTask, Institution, Setting, User
+from ...store.models import Batch, HumanTask, Institution, Setting, User
 from ...usecases import assessors, audit, instances, notifications, register
 from ...usecases.context import Context, unit_of_work
 from ...usecases.errors import Conflict, Forbidden
-from .common import PROCESS, batch_of, business_key, may_certify
+from .common import PROCESS, batch_of, business_key, may_certify, pairs_of
 
 DEFAULT_ASSESSORS_PER_PAIR = 3  # setting batch_min_assessors: assessors a practical or review module needs
 
@@ -61,8 +61,7 @@ def check_batch_plan(ctx: Context, session: Session, data: dict) -> dict[str, st
         may_certify(institution)
     except Conflict as refusal:
         return {"_": refusal.message}
-    pairs = set(session.execute(select(Candidate.occupation_code, Candidate.level).where(
-        Candidate.batch_id == batch.id).distinct()).all())
+    pairs = pairs_of(session, batch.id)
     if not pairs:
         return {"_": "请先导入参加认定人员名单（第十五条第一项：计划须含参加认定人员信息）"}
     outside = pairs - register.active_pairs(institution)
@@ -105,10 +104,8 @@ def record_plan(ctx, session, instance, actor, data, inputs):
     batch.plan = {key: data.get(key) for key in ("overview", "place_jurisdiction", "modules", "invigilators",
                                                    "assessors", "quality_supervisors")}
     batch.status, batch.submitted_at = "submitted", ctx.clock.now()
-    levels = set(session.scalars(select(Candidate.level).where(Candidate.batch_id == batch.id).distinct()))
-    highest = max(levels, key=lambda level: LEVELS[level].rank)
-    pairs = session.execute(select(Candidate.occupation_code, Candidate.level).where(
-        Candidate.batch_id == batch.id).distinct()).all()
+    pairs = pairs_of(session, batch.id)
+    highest = max((level for _, level in pairs), key=lambda level: LEVELS[level].rank)
     return {"highest_level": highest, "candidate_count": batch.candidate_count,
             "first_exam_day": batch.first_exam_day.isoformat(), "last_exam_day": batch.last_exam_day.isoformat(),
             "batch_scope": register.describe(session, sorted(pairs))}

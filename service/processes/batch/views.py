@@ -18,7 +18,7 @@ from ...usecases import access, register
 from ...usecases.context import Context, unit_of_work
 from ...usecases.errors import NotFound
 from .candidates import ABSENT, CANDIDATE_COLUMNS
-from .common import business_key, visible
+from .common import business_key, pairs_of, visible
 
 # --- seeing batches -----------------------------------------------------------------------------
 
@@ -89,8 +89,7 @@ def batch_detail(ctx: Context, user_id: int, batch_id: int, query: str = "", pag
         personal = access.sees_personal_data(user) or user.institution_id == batch.institution_id
         rows = [CandidateView.of(c, personal) for c in session.scalars(
             statement.order_by(Candidate.row, Candidate.id).offset((max(page, 1) - 1) * per_page).limit(per_page))]
-        pairs = session.execute(select(Candidate.occupation_code, Candidate.level).where(
-            Candidate.batch_id == batch.id).distinct()).all()
+        pairs = pairs_of(session, batch.id)
         passed = session.scalar(select(func.count()).where(Candidate.batch_id == batch.id, Candidate.passed))
         issued = session.scalar(select(func.count()).where(Certificate.batch_id == batch.id))
         instance_id = session.scalar(select(ProcessInstance.id).where(

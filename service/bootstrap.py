@@ -7,7 +7,19 @@ from pathlib import Path
 from . import reference
 from .clock import SystemClock, TrainingClock
 from .config import DEVELOPMENT_AUDIT_KEY
-from .processes import batch, complaint, filing, inspection, pilot, renewal, review, scope_change
+from .processes import (
+    batch,
+    complaint,
+    filing,
+    inspection,
+    pilot,
+    rectification,
+    renewal,
+    review,
+    scope_change,
+    spot_check,
+    supervision,
+)
 from .store.db import make_engine, make_session_factory
 from .store.files import DiskStore, default_root
 from .usecases import audit, topics
@@ -16,7 +28,8 @@ from .usecases.forms import CHECKS
 from .usecases.notifications import InApp
 
 # Every process, registered here and nowhere else: its topics are what its models may call.
-PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch, inspection)
+PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch, inspection, supervision, rectification,
+             spot_check)
 
 
 def registered_topics() -> dict[str, topics.Topic]:
@@ -34,6 +47,11 @@ def registered_checks() -> dict:
     return checks
 
 
+def registered_holds() -> dict:
+    """Why a process's case may not move now (process id -> hold(session, instance) -> reason or None)."""
+    return {process_id: hold for process in PROCESSES for process_id, hold in getattr(process, "HOLDS", {}).items()}
+
+
 def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None,
                   bureau: str = reference.DEFAULT_BUREAU) -> Context:
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
@@ -44,5 +62,5 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system", aud
     if clock is None:
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
     return Context(session_factory=session_factory, clock=clock, topics=registered_topics(),
-                   form_checks=registered_checks(),
+                   form_checks=registered_checks(), holds=registered_holds(),
                    channels=(InApp(),), bureau=reference.bureau(bureau), files=DiskStore(default_root(database_url)))

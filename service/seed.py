@@ -8,7 +8,7 @@ from sqlalchemy import select
 from . import sheets
 from .domain import calendar as cal
 from .domain.codes import credit_code_check_char, id_number_check_char
-from .processes import batch, complaint, filing
+from .processes import batch, complaint, filing, spot_check, supervision
 from .reference import load_reference_data
 from .store.models import Filing, HumanTask, Institution, Jurisdiction, ScopeItem, User
 from .usecases import accounts, assessors, attachments, messages, register, tasks
@@ -106,6 +106,7 @@ def seed_demo(ctx: Context) -> str:
 
     filed = _filed_before_the_system(ctx, places[min(3, len(places) - 1)])
     _a_batch_being_planned(ctx, city, filed, places[min(3, len(places) - 1)][0])
+    _supervision(ctx, city, f"county{min(3, len(places) - 1) + 1}", filed)
     review(submit(users[0], ids[0]), 3)  # in public notice
     review(submit(users[1], ids[1]), 1)  # waiting for the city
     submit(users[2], ids[2])             # waiting for the county
@@ -144,6 +145,16 @@ def _filed_before_the_system(ctx: Context, place: tuple[str, str]) -> int:
         messages.publish(ctx, session, "validity_started", row, facts)
         messages.publish(ctx, session, "filing_filed", row, {**facts, "pilot_until": row.pilot_until.isoformat()})
         return row.id
+
+
+def _supervision(ctx: Context, city_user: int, county_name: str, institution_id: int) -> None:
+    """Art. 19–21: a media report on the filed institution, with its county to investigate, and the
+    city's first spot-check draw, with inspector1 to check."""
+    with unit_of_work(ctx) as session:
+        county = session.scalar(select(User.id).where(User.username == county_name))
+    supervision.open_case(ctx, county, institution_id, "media",
+                          "当地媒体报道该机构在电工认定考试中存在考场秩序混乱、考生互相交流的情况。")
+    spot_check.draw_plan(ctx, city_user, f"{ctx.today().year}年第四季度双随机抽查", count=1, seed="demo")
 
 
 def _a_batch_being_planned(ctx: Context, city_user: int, institution_id: int, division: str) -> None:

@@ -15,7 +15,7 @@ from ..domain.errors import DomainError
 from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..processes import batch, complaint, filing, inspection, pilot, scope_change
+from ..processes import batch, complaint, filing, inspection, pilot, scope_change, spot_check, supervision
 from ..processes.batch import archive
 from ..usecases import accounts, assessors, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
@@ -588,6 +588,57 @@ def assign_inspector(batch_id):
 def list_inspections(batch_id):
     rows = inspection.inspections_of(ctx(), session["user_id"], batch_id)
     return jsonify(items=schemas.InspectionOut(many=True).dump(rows))
+
+
+@api.post("/supervision")
+@doc(body=schemas.SupervisionCaseIn, out=schemas.IdOut, status=201)
+@login_required
+def open_supervision_case():
+    """Art. 19: the county (its own) or the city opens a case: a media report, a data check, daily supervision."""
+    body = schemas.SupervisionCaseIn().load(json_body())
+    case_id = supervision.open_case(ctx(), session["user_id"], body["institution_id"], body["source"], body["facts"],
+                                    body["evidence"])
+    return jsonify(id=case_id), 201
+
+
+@api.get("/supervision")
+@doc(out=schemas.SupervisionCaseOut, many=True)
+@login_required
+def supervision_cases():
+    return jsonify(items=schemas.SupervisionCaseOut(many=True).dump(supervision.cases(ctx(), session["user_id"])))
+
+
+@api.get("/institutions/<int:institution_id>/measures")
+@doc(out=schemas.MeasureOut, many=True)
+@login_required
+def institution_measures(institution_id):
+    """The measures on an institution's record (Art. 20): its county, the city, the institution itself."""
+    rows = supervision.measures_of(ctx(), session["user_id"], institution_id)
+    return jsonify(items=schemas.MeasureOut(many=True).dump(rows))
+
+
+@api.get("/public/measures")
+@doc(out=schemas.PublicMeasureOut, many=True)
+def public_measures():
+    """一公开 (Art. 21): criticisms and suspensions, for everyone."""
+    return jsonify(items=schemas.PublicMeasureOut(many=True).dump(supervision.public_measures(ctx())))
+
+
+@api.post("/spot-checks")
+@doc(body=schemas.SpotCheckDrawIn, out=schemas.IdOut, status=201)
+@login_required
+def draw_spot_checks():
+    """双随机 (Art. 21): the city across the city, a county within its own; the plan is public at once."""
+    body = schemas.SpotCheckDrawIn().load(json_body())
+    title = body.pop("title")
+    return jsonify(id=spot_check.draw_plan(ctx(), session["user_id"], title, **body)), 201
+
+
+@api.get("/public/spot-checks/<int:plan_id>")
+@doc(out=schemas.SpotCheckPlanOut)
+def spot_check_plan(plan_id):
+    """一公开 (Art. 21): a plan, its seed and inputs, the institutions drawn and their results."""
+    return jsonify(schemas.SpotCheckPlanOut().dump(spot_check.plan_view(ctx(), plan_id)))
 
 
 @api.post("/admin/assessors")

@@ -549,3 +549,81 @@ class ScoreEntriesIn(Schema):
                          values=fields.Dict(keys=fields.String(validate=at_most(20)),
                                             values=fields.Raw()),
                          required=True, validate=validate.Length(min=1, max=1000, error="一次录入1至1000人"))
+
+
+class SupervisionCaseIn(Schema):
+    """监督检查立案 (Art. 19): staff open a case on a filed institution of their jurisdiction."""
+    institution_id = an_id(load_default=None, allow_none=True)
+    source = fields.String(load_default="", validate=at_most(20),
+                           metadata={"description": "media 媒体曝光 | data_check 数据比对 | staff 日常督导"})
+    facts = fields.String(load_default="", validate=at_most(5000))
+    evidence = fields.List(fields.String(validate=at_most(12)), load_default=list, validate=validate.Length(max=10))
+
+
+class SupervisionCaseOut(Schema):
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    institution = fields.Function(lambda c: c.institution.name)
+    source = fields.String(metadata={"description": "complaint | media | inspection | spot_check | data_check | staff"})
+    status = fields.String(metadata={"description": "investigating | no_violation | proposed | decided | closed"})
+    violation = fields.String(allow_none=True)
+    severity = fields.String(allow_none=True)
+    opened_at = fields.DateTime()
+    instance_id = fields.Integer(allow_none=True)
+
+
+class MeasureOut(Schema):
+    """A measure the city decided (Art. 20), on the institution's record."""
+    id = fields.Integer()
+    case_id = fields.Integer()
+    institution = fields.Function(lambda m: m.institution.name)
+    kind = fields.String(metadata={"description": "interview | criticism | rectification | suspension | removal"})
+    matter = fields.String()
+    opinion = fields.String()
+    status = fields.String(metadata={"description": "in_effect | done | escalated | lifted | handed_over"})
+    decided_at = fields.DateTime()
+    effective_from = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+    deadline = fields.Date(allow_none=True)
+
+
+class PublicMeasureOut(Schema):
+    """一公开 (Art. 21): what the public sees of a criticism or a suspension."""
+    institution = fields.Function(lambda m: m.institution.name)
+    kind = fields.String()
+    matter = fields.String()
+    decided_at = fields.Function(lambda m: m.decided_at.date().isoformat())
+    effective_from = fields.Date()
+    ended_on = fields.Date(allow_none=True)
+
+
+class SpotCheckDrawIn(Schema):
+    """双随机 (Art. 21): a number or a rate, optionally a kind or an occupation; the seed if given."""
+    title = fields.String(load_default="", validate=at_most(200))
+    count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100_000))
+    rate = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100))
+    kind = fields.String(load_default=None, allow_none=True, validate=at_most(20))
+    occupation_code = fields.String(load_default=None, allow_none=True, validate=at_most(20))
+    exclude_own = fields.Boolean(load_default=True)
+    seed = fields.String(load_default=None, allow_none=True, validate=at_most(64))
+
+
+class SpotCheckOut(Schema):
+    institution = fields.Function(lambda c: c.institution.name)
+    status = fields.String(metadata={"description": "assigned 检查中 | recorded 已检查"})
+    problems = fields.Integer()
+    handed_over = fields.Boolean()
+
+
+class SpotCheckPlanOut(Schema):
+    """一公开: the plan, what it was drawn from, and whether drawing again gives the same."""
+    id = fields.Function(lambda v: v.plan.id)
+    title = fields.Function(lambda v: v.plan.title)
+    seed = fields.Function(lambda v: v.plan.seed)
+    population = fields.Function(lambda v: v.plan.population)
+    pool = fields.Function(lambda v: v.plan.pool)
+    pairs = fields.Function(lambda v: v.plan.pairs)
+    exclude_own = fields.Function(lambda v: v.plan.exclude_own)
+    drawn_at = fields.Function(lambda v: v.plan.drawn_at.isoformat())
+    reproduced = fields.Boolean()
+    checks = fields.Function(lambda v: SpotCheckOut(many=True).dump(v.checks))

@@ -1,9 +1,11 @@
 """Complaints (投诉举报, Art. 19): anyone reports an institution and the county of its
-jurisdiction investigates. The supervision that may follow (Art. 20) is a later process."""
+jurisdiction investigates. A substantiated complaint about a filed institution is handed over
+to supervision (the message `supervision_matter`), where the measure is proposed and decided
+(Art. 20); what is handed over is the county's finding, never who complained."""
 from __future__ import annotations
 
 from ..store.models import COMPLAINT_FINDINGS, FILED_STATUSES, Complaint, Institution, Jurisdiction
-from ..usecases import audit, instances
+from ..usecases import audit, instances, messages
 from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Invalid
 from ..usecases.topics import Topic
@@ -73,18 +75,28 @@ def submit_complaint(ctx: Context, jurisdiction_code: str, institution_id: int |
 # --- service topics of bpmn/complaint.bpmn ---------------------------------------------------------
 
 def close_complaint(ctx, session, instance, actor, data, inputs):
-    """Art. 19: the county's finding closes the complaint. Measures are only recorded here; proposing
-    and deciding them (Art. 20) belongs to the supervision process."""
+    """Art. 19: the county's finding closes the complaint; a measure is for supervision (Art. 20)."""
     finding = inputs.get("finding")
     if finding not in COMPLAINT_FINDINGS:  # a changed form must not silently close it either way
         raise ValueError(f"close_complaint: finding must be one of {COMPLAINT_FINDINGS}, got {finding!r}")
     complaint = session.get(Complaint, int(data["complaint_id"]))
     complaint.status, complaint.closed_at = finding, ctx.clock.now()
     complaint.finding = inputs.get("opinion")
-    complaint.measures = data.get("measures") or None
     return {"complaint_status": finding}
+
+
+def hand_over_complaint(ctx, session, instance, actor, data, inputs):
+    complaint = session.get(Complaint, int(data["complaint_id"]))
+    institution = session.get(Institution, complaint.institution_id)
+    payload = {"source": "complaint", "source_ref": f"complaint:{complaint.id}", "institution_id": institution.id,
+               "facts": f"投诉举报（编号{complaint.id}）经调查核实情况属实。{complaint.finding or ''}", "evidence": []}
+    started = messages.publish(ctx, session, "supervision_matter", institution, payload, source=instance, actor=actor)
+    audit.record(session, ctx.clock.now(), None, "complaint_handed_over", instance_id=instance.id,
+                 institution_id=institution.id, data={"complaint_id": complaint.id, "cases": [c.id for c in started]})
+    return {"supervision_cases": [c.id for c in started]}
 
 
 TOPICS = {
     "close_complaint": Topic.of(close_complaint, ("finding", "opinion")),
+    "hand_over_complaint": Topic.of(hand_over_complaint),
 }

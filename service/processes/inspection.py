@@ -2,7 +2,7 @@
 institutions' batches) or the city appoints an inspector to a batch; the task is the inspector's
 own; they record the checks before, during and after the exam (forms/inspection.json is the
 checklist), the findings and photos. A finding handed over is published as the message
-`inspection_finding`: the hand-over point where the supervision process opens a case (Art. 19,
+`supervision_matter`: the hand-over point where the supervision process opens a case (Art. 19,
 20), without this module knowing it."""
 from __future__ import annotations
 
@@ -120,11 +120,11 @@ def hand_over_finding(ctx, session, instance, actor, data, inputs):
     row = session.get(Inspection, int(data["inspection_id"]))
     row.handed_over = True
     batch = session.get(Batch, row.batch_id)
-    payload = {"source": "inspection", "inspection_id": row.id, "batch_id": batch.id,
-               "institution_id": batch.institution_id, "name": batch.institution.name,
-               "jurisdiction": batch.jurisdiction_code, "findings": row.findings,
-               "photos": [data[f"photo_{n}"] for n in (1, 2, 3) if data.get(f"photo_{n}")]}
-    started = messages.publish(ctx, session, "inspection_finding", batch.institution, payload, source=instance)
+    payload = {"source": "inspection", "source_ref": f"inspection:{row.id}", "inspection_id": row.id,
+               "batch_id": batch.id, "institution_id": batch.institution_id,
+               "facts": f"认定批次{batch.id}（{batch.title}）督查发现问题{row.problems}项：{row.findings}",
+               "evidence": [data[f"photo_{n}"] for n in (1, 2, 3) if data.get(f"photo_{n}")]}
+    started = messages.publish(ctx, session, "supervision_matter", batch.institution, payload, source=instance)
     audit.record(session, ctx.clock.now(), None, "finding_handed_over", instance_id=instance.id,
                  institution_id=batch.institution_id,
                  data={"inspection_id": row.id, "cases": [case.id for case in started]})

@@ -18,20 +18,30 @@ from sqlalchemy.orm import Session, selectinload
 from ..domain import calendar as cal
 from ..domain.levels import LEVELS
 from ..store.db import read_only
-from ..store.models import FILED_STATUSES, Attachment, Complaint, Institution, OtherCityFiling, User
+from ..store.models import (
+    FILED_STATUSES,
+    Attachment,
+    Batch,
+    Certificate,
+    Complaint,
+    Institution,
+    Measure,
+    OtherCityFiling,
+    SupervisionCase,
+    User,
+)
 from ..usecases import access, audit, notifications, register
 from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Forbidden, Invalid
 from ..usecases.topics import Topic
 
-FACTS_NOTE = ("批次认定、证书发放和监督检查尚未在本系统中登记，认定批次数、发证人数和未整改问题数暂记为0，"
-              "请以机构报送材料和线下检查记录为准。")
+FACTS_NOTE = ("认定批次数、发证人数按本系统登记的试点期内批次计；未结监督检查问题含办理中的案件和执行中的处理措施"
+              "（第二十条）。系统上线前的情况请以机构报送材料和线下检查记录为准。")
 
 
 def pilot_facts(session: Session, institution: Institution) -> dict:
-    """What the city weighs at the end of the pilot, computed from the tables that exist.
-    The one place these facts are gathered: batch certification (批次认定) fills in batches and
-    certificates, supervision (监督检查) the open findings, when their tables arrive."""
+    """What the city weighs at the end of the pilot: the batches certified and certificates issued
+    in the pilot year (Art. 15), the supervision matters not yet settled (Art. 20), complaints."""
     start = institution.valid_from
     end = institution.pilot_until
     complaints = select(func.count()).select_from(Complaint).where(Complaint.institution_id == institution.id)
@@ -41,12 +51,20 @@ def pilot_facts(session: Session, institution: Institution) -> dict:
     scope = [f"{item.occupation_code} {item.occupation.name} · "
              f"{LEVELS[item.level].name if item.level in LEVELS else item.level}"
              for item in institution.scope if item.is_active]
+    batches = select(Batch.id).where(Batch.institution_id == institution.id, Batch.status == "certified")
+    if start and end:
+        batches = batches.where(Batch.created_at >= datetime.combine(start, time()), Batch.created_at < cal.end_of(end))
+    open_cases = select(func.count()).select_from(SupervisionCase).where(
+        SupervisionCase.institution_id == institution.id, SupervisionCase.status.in_(("investigating", "proposed")))
+    measures = select(func.count()).select_from(Measure).where(Measure.institution_id == institution.id,
+                                                               Measure.status == "in_effect")
     return {
         "pilot_period": f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}" if start and end else "未登记",
         "pilot_scope": scope,
-        "batches_run": 0,  # batch certification is not recorded in the system yet
-        "certificates_issued": 0,  # nor are certificates
-        "findings_open": 0,  # nor supervision findings and their rectification
+        "batches_run": session.scalar(select(func.count()).select_from(batches.subquery())),
+        "certificates_issued": session.scalar(select(func.count()).select_from(Certificate).where(
+            Certificate.batch_id.in_(batches))),
+        "findings_open": session.scalar(open_cases) + session.scalar(measures),
         "facts_note": FACTS_NOTE,
         "complaints_received": session.scalar(complaints),
         "complaints_substantiated": session.scalar(complaints.where(Complaint.status == "substantiated")),
@@ -69,8 +87,7 @@ def facts_topic(ctx, session, instance, actor, data, inputs):
 def passed_topic(ctx, session, instance, actor, data, inputs):
     """Art. 7: 试点结束后，通过评估的评价组织，可在备案期限内持续开展认定服务."""
     institution = _institution(session, data)
-    if institution.status == "filed_pilot":
-        institution.status = "filed"
+    register.pilot_passed(session, institution)
     body = f"可在备案有效期内（至{institution.valid_until:%Y-%m-%d}）持续开展职业技能等级认定。"
     if data.get("recommend_province"):
         body += "市人社局已推荐面向全省开展认定服务，待省人社厅复核。"

@@ -573,3 +573,112 @@ class SchedulerHeartbeat(Base):
     __tablename__ = "scheduler_heartbeat"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid
     beat_at: Mapped[datetime] = mapped_column(DateTime)  # the pass's end, by the service's clock
+
+
+class SupervisionCase(Base):
+    """监督检查案件 (Art. 17–20): one matter about one institution, from wherever it came (a
+    substantiated complaint, a media report, an inspector's finding, a spot check, a data check,
+    staff). The county investigates and proposes a measure; the city decides (Art. 20)."""
+
+    __tablename__ = "supervision_case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # a key of domain.supervision.SOURCES
+    source_ref: Mapped[str | None] = mapped_column(String(50))  # "complaint:3", "inspection:7"
+    facts: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)  # attachment keys
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    # investigating | no_violation | proposed | decided | closed
+    status: Mapped[str] = mapped_column(String(20), default="investigating", index=True)
+    violation: Mapped[str | None] = mapped_column(String(20))  # domain.supervision.VIOLATIONS
+    severity: Mapped[str | None] = mapped_column(String(10))  # domain.supervision.SEVERITIES
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    institution: Mapped[Institution] = relationship()
+
+
+class Measure(Base):
+    """A measure the city decided on a case (Art. 20), kept on the institution's record and counted
+    for the annual rating (Art. 21). The public sees 通报批评 and 暂停评价."""
+
+    __tablename__ = "measure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # a key of domain.supervision.MEASURES
+    proposed_kind: Mapped[str | None] = mapped_column(String(20))  # the county's proposal; None on escalation
+    matter: Mapped[str] = mapped_column(String(300))  # what for, in one line (the public notice says it)
+    reason: Mapped[str | None] = mapped_column(Text)  # why the city chose another measure than proposed
+    opinion: Mapped[str] = mapped_column(Text)  # the city's decision
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime)
+    # in_effect | done | escalated | lifted | handed_over
+    status: Mapped[str] = mapped_column(String(12), default="in_effect", index=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date)  # 限期整改
+    status_before: Mapped[str | None] = mapped_column(String(20))  # 暂停评价: the status a lift restores
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # 约谈: date, attendees, minutes, record
+    institution: Mapped[Institution] = relationship()
+
+
+class Rectification(Base):
+    """限期整改 (Art. 20, 21): a deadline, the institution's report with evidence, the county's
+    verification. One loop (bpmn/rectification.bpmn) for a supervision measure and, later, a
+    rating below three stars: `origin` says which ("measure:5")."""
+
+    __tablename__ = "rectification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(30))
+    matter: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    # open | submitted | accepted | rejected | overdue
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    report: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verification: Mapped[str | None] = mapped_column(Text)
+
+
+class SpotCheckPlan(Base):
+    """双随机、一公开 (Art. 21): a draw of institutions and inspectors, with everything needed to draw
+    it again (seed, population, pool), published when drawn."""
+
+    __tablename__ = "spot_check_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    jurisdiction_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdiction.code"))  # None: city-wide
+    kind: Mapped[str | None] = mapped_column(String(20))  # only institutions of this kind
+    occupation_code: Mapped[str | None] = mapped_column(String(20))  # only those with it in scope
+    rate: Mapped[int | None] = mapped_column(Integer)  # percent of the population
+    count: Mapped[int | None] = mapped_column(Integer)
+    exclude_own: Mapped[bool] = mapped_column(Boolean, default=True)  # 回避: not of the inspector's jurisdiction
+    seed: Mapped[str] = mapped_column(String(64))
+    population: Mapped[list] = mapped_column(JSON)  # [[institution id, jurisdiction code], ...] at the draw
+    pool: Mapped[list] = mapped_column(JSON)  # [[inspector id, jurisdiction code or null], ...]
+    pairs: Mapped[list] = mapped_column(JSON)  # [[institution id, inspector id], ...] in the order drawn
+    drawn_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: the schedule drew it
+    drawn_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SpotCheck(Base):
+    """One drawn pair: an inspector checks an institution against Art. 17's key links."""
+
+    __tablename__ = "spot_check"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("spot_check_plan.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="assigned")  # assigned | recorded
+    results: Mapped[dict] = mapped_column(JSON, default=dict)
+    findings: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[int] = mapped_column(Integer, default=0)
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    institution: Mapped[Institution] = relationship()
+    inspector: Mapped[User] = relationship()

@@ -23,6 +23,7 @@ from ..store.models import (
     Filing,
     HumanTask,
     Institution,
+    Measure,
     Occupation,
     Revocation,
     ScopeChange,
@@ -222,3 +223,25 @@ def end_filing(ctx: Context, session: Session, institution: Institution, reason:
         "备案已取消", f"{GROUNDS[ground]}。理由：{reason}。本机构已移出备案机构目录，不得再开展职业技能等级认定。",
         "/filings"))
     return row
+
+
+def why_suspended(session: Session, institution_id: int | None) -> str | None:
+    """Art. 20 暂停评价: why the institution's work waits, or None when it is not suspended."""
+    institution = session.get(Institution, institution_id) if institution_id else None
+    if institution is None or institution.status != "suspended":
+        return None
+    since = session.scalar(select(Measure.effective_from).where(
+        Measure.institution_id == institution.id, Measure.kind == "suspension", Measure.status == "in_effect")
+        .order_by(Measure.id.desc()).limit(1))
+    since_text = f"自{since:%Y-%m-%d}起" if since else ""
+    return f"{institution.name}{since_text}暂停评价（第二十条），待市人社局解除暂停后继续办理"
+
+
+def pilot_passed(session: Session, institution: Institution) -> None:
+    """Art. 7: the pilot passed — 已备案 from now; if suspended meanwhile (Art. 20), the lift restores 已备案."""
+    if institution.status == "filed_pilot":
+        institution.status = "filed"
+    elif institution.status == "suspended":
+        session.execute(Measure.__table__.update().where(
+            Measure.institution_id == institution.id, Measure.kind == "suspension", Measure.status == "in_effect",
+            Measure.status_before == "filed_pilot").values(status_before="filed"))

@@ -157,6 +157,7 @@ class OpenTask:
     attachments: dict[int, str]  # id → file name, for the attachments the page shows
     claimed_by: str | None  # display name of whoever has claimed it
     quota: Quota | None = None  # Art. 7, on a form with the quota check
+    held: str | None = None  # why the case may not move now (a suspended institution's batch)
 
 
 @dataclass
@@ -194,7 +195,12 @@ def open_task(ctx: Context, user_id: int, task_id: int, typed: dict | None = Non
                                      .where(Attachment.id.in_(ids))).all()) if ids else {}
         claimer = session.get(User, task.claimed_by) if task.claimed_by else None
         return OpenTask(task, form, data, context, names, claimer.display_name if claimer else None,
-                        _quota(session, form, data))
+                        _quota(session, form, data), _held(ctx, session, instance))
+
+
+def _held(ctx: Context, session: Session, instance: ProcessInstance) -> str | None:
+    hold = ctx.holds.get(instance.process_id)
+    return hold(session, instance) if hold else None
 
 
 def _quota(session: Session, form: dict, data: dict) -> Quota | None:
@@ -304,12 +310,16 @@ class _Attempt:
 
 def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt: _Attempt) -> HumanTask:
     with _working_on(ctx, user_id, task_id) as (session, user, task, instance, loaded):
+        why = _held(ctx, session, instance)
+        if why:
+            raise Conflict(why)
         schema, data = _form_fields(loaded, task, submitted)
         current = loaded.ready_before.get(task.spiff_task_id)
         errors = forms.validate(ctx, session, user, schema, data, dict(current.data) if current else {})
         if errors:
             raise Invalid(errors)
         attempt.data, attempt.task_title, attempt.step = data, task.title, (task.name, task.title)
+        _attach_to_case(session, user, schema, data, instance)
         now = ctx.clock.now()
         outcome = _outcome(schema, data)  # kept in the event: the record stays right when the form changes
         # logged first: what the service tasks after it record follows it in the case's record
@@ -325,6 +335,19 @@ def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt
         _finish(session, task, user, now)
         instances.save(ctx, session, instance, loaded)  # after: the steps the system took follow in the log
         return task
+
+
+def _attach_to_case(session: Session, user: User, schema: dict, data: dict, instance: ProcessInstance) -> None:
+    """Files staff attach to a case's form belong to the case's institution from then on, so
+    whoever works on the case sees them (the county's evidence, read by the city that decides)."""
+    if instance.institution_id is None:
+        return
+    ids = [int(data[name]) for name, prop in schema.get("properties", {}).items()
+           if prop.get("format") == "attachment" and str(data.get(name) or "").isdigit()]
+    if ids:
+        session.execute(Attachment.__table__.update().where(
+            Attachment.id.in_(ids), Attachment.owner_id == user.id, Attachment.institution_id.is_(None))
+            .values(institution_id=instance.institution_id))
 
 
 def _outcome(schema: dict, data: dict) -> dict | None:

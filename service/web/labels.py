@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..domain.batches import ARCHIVE_CHECKLIST, CATEGORY_NAMES, MEDIA, MODULES  # noqa: F401 — batch pages
 from ..domain.levels import LEVELS
-from ..usecases.access import PERSONAL_ROLES  # noqa: F401 — tasks with nothing to claim
+from ..usecases.access import HIDDEN_FROM_INSTITUTIONS, PERSONAL_ROLES  # noqa: F401 — for the task page
 
 KINDS = {"enterprise": "企业", "school": "技工院校", "social_org": "社会培训评价组织"}
 ROLES = {"institution": "评价机构", "county": "县区人社部门", "city": "市人社局", "province": "省技能人才管理服务中心",

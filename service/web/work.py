@@ -5,6 +5,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 
 from ..processes.batch import archive
 from ..usecases import attachments, notifications, tasks
+from ..usecases.access import HIDDEN_FROM_INSTITUTIONS
 from ..usecases.errors import Conflict, Invalid, StepFailed
 from . import schema_form
 from .auth import ctx, current_user, login_required, safe_path
@@ -117,6 +118,9 @@ def act_on_task(task_id):
     except StepFailed as failed:  # not the user's fault: the use case kept the draft and recorded an incident
         flash(failed.message, "error")
         return _task_page(task_id, typed, errors, 500)
+    if user.role == "institution" and opened.task.process_id in HIDDEN_FROM_INSTITUTIONS:
+        flash(f"“{opened.task.title}”已提交", "info")
+        return redirect(url_for("work.inbox"))  # the case's record is the bureaus' own (a supervision case)
     back = _back_with(user.id, opened.task)
     if back is not None:  # e.g. bounced by the eligibility rules: it is not "submitted" to anyone
         flash(f"“{opened.task.title}”已退回您补正：请按页面列出的原因修改后重新提交，已填写的内容均已保留", "error")

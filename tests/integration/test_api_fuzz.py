@@ -64,11 +64,12 @@ def _known_ids(ctx) -> dict[str, int]:
     """A row of each kind the paths name: the newest, so an open task rather than a finished one."""
     with unit_of_work(ctx) as session:
         newest = {table: session.scalar(select(func.max(table.id))) for table in
-                  (HumanTask, Filing, ProcessInstance, Attachment, Notice, Batch)}
+                  (HumanTask, Filing, ProcessInstance, Attachment, Notice, Batch, Institution)}
     return {"task_id": newest[HumanTask], "filing_id": newest[Filing], "instance_id": newest[ProcessInstance],
             "attachment_id": newest[Attachment], "notice_id": newest[Notice], "timer_id": 1,
             "scope_change_id": 1, "incident_id": 1, "year": 2027, "batch_id": newest[Batch] or 1,
-            "table": "signup", "archive_id": 1}
+            "table": "signup", "archive_id": 1, "institution_id": newest[Institution] or 1,
+            "plan_id": 1}
 
 
 def _operations(app, role):

@@ -105,10 +105,18 @@ def test_a_batch_from_its_plan_to_certificates_across_national_day(people, ctx, 
         told = session.scalars(select(User.username).join(Notification, Notification.user_id == User.id).where(
             Notification.title == "认定结果逾期未报备")).all()
     assert set(told) == {"county", "city", "inst1"}
+    # Art. 21 数据比对: the lateness is a matter for supervision, investigated by the county
+    opened = people["county"].only_task("investigate_case")
+    facts = people["county"].get(f"/api/tasks/{opened['id']}").get_json()["data"]
+    assert facts["source_name"].startswith("数据比对") and "逾期未报备" in facts["facts"]
 
     assert institution.complete(filing["id"], {"no_objection": True}).status_code == 200
     detail = institution.get(f"/api/batches/{batch_id}").get_json()
     assert detail["batch"]["status"] == "certified" and detail["certificates"] == 1
+    from service.processes.pilot import pilot_facts  # what the city weighs when a pilot ends (Art. 7)
+    with unit_of_work(ctx) as session:
+        facts = pilot_facts(session, session.get(Batch, batch_id).institution)
+    assert (facts["batches_run"], facts["certificates_issued"], facts["findings_open"]) == (1, 1, 1)
     exported = load_workbook(io.BytesIO(institution.get(f"/api/batches/{batch_id}/export/certificates").data)).active
     assert [c.value for c in exported[1]] == ["姓名", "身份证号码", "职业（工种）编码", "职业（工种）名称", "等级",
                                               "证书编号", "发证日期", "评价机构代码"]

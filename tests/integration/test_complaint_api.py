@@ -88,18 +88,19 @@ def test_county_records_its_finding_and_the_complaint_is_closed(ctx, clock, peop
     county = people["county"]
     task = county.only_task("handle_complaint")
     clock.set(datetime(2024, 9, 10, 15, 30))
-    response = county.complete(task["id"], {"finding": "substantiated", "measures": "约谈机构负责人，建议限期整改",
-                                            "opinion": "经调阅考场录像，情况属实"})
+    response = county.complete(task["id"], {"finding": "substantiated", "opinion": "经调阅考场录像，情况属实"})
     assert response.status_code == 200, response.get_json()
     with unit_of_work(ctx) as session:
         row = session.get(Complaint, complaint_id)
         assert (row.status, row.finding, row.measures, row.closed_at) == (
-            "substantiated", "经调阅考场录像，情况属实", "约谈机构负责人，建议限期整改", datetime(2024, 9, 10, 15, 30))
+            "substantiated", "经调阅考场录像，情况属实", None, datetime(2024, 9, 10, 15, 30))
         assert verify_chain(session) is None
     timeline = county.get(f"/api/cases/{task['instance_id']}/timeline").get_json()
-    assert timeline["status"] == "completed" and county.open_tasks() == []
+    assert timeline["status"] == "completed"
+    assert [t["name"] for t in county.open_tasks()] == ["investigate_case"]  # handed to supervision (Art. 20)
     assert [e["opinion"] for e in timeline["events"] if e["opinion"]] == ["经调阅考场录像，情况属实"]
-    assert ("service", "close_complaint") in [(e["action"], e["task_name"]) for e in timeline["events"]]
+    steps = [(e["action"], e["task_name"]) for e in timeline["events"]]
+    assert ("service", "close_complaint") in steps and ("service", "hand_over_complaint") in steps
     assert people["city"].get(f"/api/cases/{task['instance_id']}/timeline").status_code == 200
 
 
@@ -114,14 +115,14 @@ def test_unsubstantiated_complaint_is_closed_without_measures(ctx, people, publi
         assert (row.status, row.finding, row.measures) == ("unsubstantiated", "经核查，反映情况不属实", None)
 
 
-def test_county_must_write_an_opinion_and_measures_for_a_substantiated_complaint(people, public):
+def test_county_must_write_a_finding_and_an_opinion(people, public):
     complain(public)
     county = people["county"]
     task = county.only_task("handle_complaint")
     no_opinion = county.complete(task["id"], {"finding": "unsubstantiated"})
     assert no_opinion.status_code == 422 and "opinion" in no_opinion.get_json()["errors"]
-    no_measures = county.complete(task["id"], {"finding": "substantiated", "opinion": "情况属实"})
-    assert no_measures.status_code == 422 and "measures" in no_measures.get_json()["errors"]
+    no_finding = county.complete(task["id"], {"opinion": "情况属实"})
+    assert no_finding.status_code == 422 and "finding" in no_finding.get_json()["errors"]
     assert county.only_task("handle_complaint")["state"] == "open"
 
 

@@ -86,44 +86,22 @@ def test_only_a_county_of_the_batch_or_the_city_sends_an_inspector(people, batch
     assert not_an_inspector.status_code == 422
 
 
-SUPERVISION = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="definitions_case" targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="supervision_case" name="监督检查立案" isExecutable="true">
-    <bpmn:documentation>第十九条、第二十条：测试用，由督查移交的问题立案。</bpmn:documentation>
-    <bpmn:laneSet id="lanes">
-      <bpmn:lane id="lane_county" name="县（区）人社部门"><bpmn:extensionElements><camunda:properties>
-        <camunda:property name="role" value="county" /></camunda:properties></bpmn:extensionElements>
-        <bpmn:flowNodeRef>investigate</bpmn:flowNodeRef></bpmn:lane>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="start" name="督查移交">
-      <bpmn:messageEventDefinition id="start_message" messageRef="message_finding" />
-    </bpmn:startEvent>
-    <bpmn:sequenceFlow id="to_investigate" sourceRef="start" targetRef="investigate" />
-    <bpmn:userTask id="investigate" name="调查核实" camunda:formKey="initial_review" />
-    <bpmn:sequenceFlow id="to_end" sourceRef="investigate" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-  <bpmn:message id="message_finding" name="inspection_finding" />
-</bpmn:definitions>
-"""
-
-
-def test_a_process_that_starts_on_the_hand_over_opens_a_case_for_the_county(people, batch_id, ctx):
-    """The hand-over point (issue 13 → 14): supervision starts on `inspection_finding` without the
-    inspection knowing of it."""
-    from service.engine.definitions import Bundle, read_bundle
-    from service.usecases.definitions import deploy
-    from tests.conftest import ROOT
-    deploy(ctx, Bundle({**read_bundle(ROOT).files, "bpmn/supervision_case.bpmn": SUPERVISION}), "analyst")
+def test_a_finding_handed_over_opens_a_supervision_case_for_the_county(people, batch_id, ctx):
+    """The hand-over point (Art. 19, 20): the message `supervision_matter` opens a case, its facts
+    the inspector's findings, its evidence the photos."""
     county, inspector = people["county"], people["inspector1"]
     county.post(f"/api/batches/{batch_id}/inspections", json={"inspector_id": inspector.user["id"]})
     task = inspector.only_task("inspect_batch")
+    photo = inspector.upload(b"\xff\xd8\xff photo", "签到表.jpg", "image/jpeg")
     assert inspector.complete(task["id"], {**ALL_OK, "post_archive": "problem", "hand_over": True,
+                                           "photo_1": str(photo),
                                            "findings": "监考记录表缺少监考员签字，档案不完整。"}).status_code == 200
-    opened = county.only_task("investigate")
+    opened = county.only_task("investigate_case")
     case = county.get(f"/api/tasks/{opened['id']}").get_json()["data"]
-    assert case["findings"] == "监考记录表缺少监考员签字，档案不完整。" and case["batch_id"] == batch_id
+    assert "监考记录表缺少监考员签字" in case["facts"] and case["source_name"].startswith("督查发现")
+    assert case["evidence_names"] == "签到表.jpg"
+    # the city, which decides, may open the inspector's photo
+    assert people["city"].get(f"/api/attachments/{photo}").status_code == 200
 
 
 def test_the_inspector_works_from_the_inbox_and_the_batch_page_in_the_browser_pages(people, batch_id, app):

@@ -92,11 +92,11 @@ def test_pilot_review_reaches_the_city_one_year_after_filing(people, ctx, clock)
     facts = city.get(f"/api/tasks/{task['id']}").get_json()["data"]
     assert facts["pilot_period"] == "2025-03-03 至 2026-03-02"
     assert (facts["batches_run"], facts["certificates_issued"], facts["findings_open"]) == (0, 0, 0)
-    assert "尚未在本系统中登记" in facts["facts_note"]
+    assert "系统上线前" in facts["facts_note"]
     assert facts["pilot_scope"] == ["6-31-01-03 电工 · 四级/中级工"]
     assert (facts["complaints_received"], facts["complaints_substantiated"]) == (1, 0)
     page = city.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    assert "试点期间开展认定批次数" in page and "尚未在本系统中登记" in page and "2025-03-03 至 2026-03-02" in page
+    assert "试点期间开展认定批次数" in page and "系统上线前" in page and "2025-03-03 至 2026-03-02" in page
     assert [t["name"] for t in people["county"].open_tasks()] == ["handle_complaint"]
     assert people["inst1"].open_tasks() == [] and people["province"].open_tasks() == []
 

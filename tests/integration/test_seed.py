@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from service.seed import seed_demo
-from service.store.models import Assessor, Batch, HumanTask, Institution, Notice
+from service.store.models import Assessor, Batch, HumanTask, Institution, Notice, SpotCheckPlan
 from service.usecases.context import unit_of_work
 
 
@@ -13,10 +13,12 @@ def test_demo_seed_shows_a_living_system(app, ctx):
         open_tasks = sorted(session.scalars(select(HumanTask.name).where(HumanTask.state == "open")))
         assert session.scalar(select(func.count()).select_from(Notice)) == 1
     assert statuses == {"filed_pilot": 1, "under_review": 3, "draft": 1}
-    assert open_tasks == ["city_review", "handle_complaint", "initial_review", "plan_batch", "submit_application"]
+    assert open_tasks == ["check_institution", "city_review", "handle_complaint", "initial_review",
+                          "investigate_case", "plan_batch", "submit_application"]  # Art. 19–21: a case, a spot check
     with unit_of_work(ctx) as session:  # Art. 15: a batch of the filed institution, its candidates imported
         assert session.scalars(select(Batch.candidate_count)).all() == [12]
         assert session.scalar(select(func.count()).select_from(Assessor)) == 5
+        assert session.scalars(select(SpotCheckPlan.seed)).all() == ["demo"]
     listed = app.test_client().get("/api/public/institutions").get_json()["items"]
     assert [i["name"] for i in listed] == ["青阳县华能电力技能评价中心"]
     home = app.test_client().get("/").get_data(as_text=True)

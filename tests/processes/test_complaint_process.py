@@ -18,19 +18,20 @@ COMPLAINT = {"complaint_id": 7, "institution_id": None, "institution_name": "贵
 
 
 class Run:
-    def __init__(self):
+    def __init__(self, facts=None):
         self.clock = FixedClock(datetime(2024, 9, 27, 10, 0))  # the Friday before National Day
         self.ctx = Context(session_factory=None, clock=self.clock, topics=registered_topics(),
                            form_checks=registered_checks())
         self.ctx._calendar_read_at = float("inf")  # no database: the package calendar only
         self.definitions = self.ctx.compile(read_bundle(ROOT))
         self.calls: list[tuple[str, dict, dict]] = []
-        workflow = self.ctx.engine.start(self.definitions, "complaint", dict(COMPLAINT), self.service)
+        workflow = self.ctx.engine.start(self.definitions, "complaint", {**COMPLAINT, **(facts or {})},
+                                          self.service)
         self.state = self.ctx.engine.dump(workflow)
 
     def service(self, topic, data, inputs):
         self.calls.append((topic, dict(data), dict(inputs)))
-        return {"complaint_status": inputs["finding"]}
+        return {"complaint_status": inputs["finding"]} if topic == "close_complaint" else {}
 
     def load(self):
         return self.ctx.engine.load(self.definitions, "complaint", self.state, self.service)
@@ -55,22 +56,28 @@ def test_complaint_waits_for_the_county_ten_working_days_across_national_day():
     assert run.calls == []
 
 
-def test_county_finding_is_recorded_and_the_case_ends():
+def test_a_substantiated_complaint_about_an_unfiled_institution_is_recorded_and_ends():
+    """No institution in the directory: nothing for supervision to open a case on (Art. 20)."""
     run = Run()
-    run.complete("handle_complaint", {"finding": "substantiated", "measures": "约谈机构负责人，责令停止招生宣传",
-                                      "opinion": "经现场核查，情况属实"})
+    run.complete("handle_complaint", {"finding": "substantiated", "opinion": "经现场核查，情况属实"})
     [(topic, data, inputs)] = run.calls
     assert topic == "close_complaint"
     assert inputs == {"finding": "substantiated", "opinion": "经现场核查，情况属实"}
-    assert data["complaint_id"] == 7 and data["measures"] == "约谈机构负责人，责令停止招生宣传"
+    assert data["complaint_id"] == 7
     assert run.load().completed and run.ready() == []
 
 
-def test_unsubstantiated_complaint_closes_without_measures():
-    run = Run()
+def test_a_substantiated_complaint_about_a_filed_institution_is_handed_to_supervision():
+    run = Run({"institution_id": 3})
+    run.complete("handle_complaint", {"finding": "substantiated", "opinion": "经现场核查，情况属实"})
+    assert [c[0] for c in run.calls] == ["close_complaint", "hand_over_complaint"]
+    assert run.load().completed
+
+
+def test_unsubstantiated_complaint_closes_without_a_hand_over():
+    run = Run({"institution_id": 3})
     run.complete("handle_complaint", {"finding": "unsubstantiated", "opinion": "经核查，该校未开展认定活动"})
     assert [c[0] for c in run.calls] == ["close_complaint"]
-    assert "measures" not in run.calls[0][1]
     assert run.load().completed
 
 

@@ -18,7 +18,7 @@ from .candidates import (
     import_scores,
     score_template,
 )
-from .common import PROCESS, business_key
+from .common import PROCESS, business_key, held
 from .objections import (
     correct_results,
     count_result_objections,
@@ -30,6 +30,7 @@ from .results import (
     check_batch_scores,
     flag_results_late,
     grade_results,
+    hand_over_late_results,
     issue_certificates,
     notice_over,
     open_results,
@@ -53,6 +54,7 @@ __all__ = ["CANDIDATE_COLUMNS", "PROCESS", "BatchDetail", "CandidateView", "Cert
            "enter_scores", "import_candidates", "import_scores", "issue_certificates", "list_batches",
            "look_up_certificate", "results_in_notice", "score_template", "start_batch", "submit_result_objection"]
 
+HOLDS = {PROCESS: held}
 FORM_CHECKS = {"batch_plan": check_batch_plan, "batch_scores": check_batch_scores}
 
 TOPICS = {
@@ -65,6 +67,7 @@ TOPICS = {
     "publish_results": Topic.of(publish_results, ("closes_at", "due_on")),
     "notice_over": Topic.of(notice_over),
     "flag_results_late": Topic.of(flag_results_late),
+    "hand_over_late_results": Topic.of(hand_over_late_results),
     "issue_certificates": Topic.of(issue_certificates),
     "count_result_objections": Topic.of(count_result_objections),
     "resolve_result_objections": Topic.of(resolve_result_objections, ("finding",)),

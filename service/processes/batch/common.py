@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...store.models import Batch, Candidate, Inspection, Institution, User
-from ...usecases import access
+from ...usecases import access, register
 from ...usecases.errors import Conflict, NotFound
 
 PROCESS = "batch_certification"
@@ -41,6 +41,11 @@ def visible(session: Session, user: User, batch_id: int) -> Batch:
 def batch_of(session: Session, data) -> Batch:
     return session.get(Batch, int(data["batch_id"]))
 
+
+def held(session: Session, instance) -> str | None:
+    """Art. 20 暂停评价: a batch of a suspended institution stops at its next step, whoever's it is,
+    and goes on where it stopped once the suspension is lifted."""
+    return register.why_suspended(session, instance.institution_id)
 
 
 def pairs_of(session: Session, batch_id: int) -> set[tuple[str, str]]:

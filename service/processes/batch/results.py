@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.levels import LEVELS
 from ...store.models import Candidate, Certificate
-from ...usecases import audit, notifications, register
+from ...usecases import audit, messages, notifications, register
 from ...usecases.context import Context
 from .common import batch_of
 
@@ -83,6 +83,16 @@ def flag_results_late(ctx, session, instance, actor, data, inputs):
     notifications.to_staff(ctx, session, batch.jurisdiction_code, message)
     notifications.to_institution(ctx, session, batch.institution_id, message)
     return {"results_late": True}
+
+
+def hand_over_late_results(ctx, session, instance, actor, data, inputs):
+    """Art. 21 数据比对: results filed late are a matter for supervision (the message its cases start on)."""
+    batch = batch_of(session, data)
+    payload = {"source": "data_check", "source_ref": f"batch:{batch.id}", "institution_id": batch.institution_id,
+               "facts": f"认定批次{batch.id}（{batch.title}）应于{batch.results_due_on:%Y-%m-%d}前报备认定结果，"
+                        "逾期未报备（第十五条第三项）", "evidence": []}
+    started = messages.publish(ctx, session, "supervision_matter", batch.institution, payload, source=instance)
+    return {"supervision_cases": [case.id for case in started]}
 
 
 def issue_certificates(ctx, session, instance, actor, data, inputs):

@@ -144,6 +144,20 @@ def measures_of(ctx: Context, user_id: int, institution_id: int) -> list[Measure
         return list(rows)
 
 
+def measures_in_scope(ctx: Context, user_id: int) -> list[Measure]:
+    """The record of measures a user may see (Art. 20): its own for an institution, its
+    jurisdiction's for a county, all for the city and the province; newest first."""
+    with unit_of_work(ctx) as session:
+        read_only(session)
+        user = session.get(User, user_id)
+        rows = session.scalars(select(Measure).join(Institution, Institution.id == Measure.institution_id).where(
+            access.scope_filter(user, Measure.institution_id, Institution.jurisdiction_code))
+            .order_by(Measure.decided_at.desc(), Measure.id.desc()).limit(500)).all()
+        for row in rows:
+            row.institution  # noqa: B018
+        return list(rows)
+
+
 def public_measures(ctx: Context) -> list[Measure]:
     """一公开 (Art. 21): the criticisms and suspensions the city decided, for everyone."""
     with unit_of_work(ctx) as session:

@@ -28,7 +28,8 @@ def index(typed=None, errors=None, status=200):
     return render_template(
         "supervision.html", cases=supervision.cases(ctx(), user.id), typed=typed or {}, errors=errors or {},
         institutions=supervision.institutions_to_open(ctx(), user.id) if openers else [], may_open=openers,
-        rectifications=rectification.rectifications_of(ctx(), user.id), **NAMES), status
+        rectifications=rectification.rectifications_of(ctx(), user.id),
+        measure_list=supervision.measures_in_scope(ctx(), user.id), **NAMES), status
 
 
 @pages.post("/supervision")

@@ -111,7 +111,7 @@ def test_the_table_suggests_and_another_measure_needs_a_reason_and_the_county_ca
     assert _case(ctx, case_id).status == "closed"
 
 
-def test_interview_is_recorded_with_its_minutes(batch_people, ctx):
+def test_interview_is_recorded_with_its_minutes(batch_people, app, ctx):
     case_id = to_decision(batch_people, "interview", severity="minor")
     county = batch_people["county"]
     task = county.only_task("record_interview")
@@ -133,6 +133,10 @@ def test_interview_is_recorded_with_its_minutes(batch_people, ctx):
     assert batch_people["county_dz"].get(f"/api/institutions/{institution_id}/measures").status_code == 404
     # an interview is not published
     assert batch_people["inst1"].get("/api/public/measures").get_json()["items"] == []
+    from tests.integration.test_web_pages import Page
+    assert "处理记录" not in Page(app, "county_dz").text("/supervision")  # another county: not its record
+    record = Page(app, "county").text("/supervision")
+    assert "处理记录" in record and "约谈" in record and "已完成" in record
 
 
 def test_criticism_is_published(batch_people, app, ctx):

@@ -16,6 +16,7 @@ from .processes import (
     rectification,
     renewal,
     review,
+    revocation,
     scope_change,
     spot_check,
     supervision,
@@ -29,7 +30,7 @@ from .usecases.notifications import InApp
 
 # Every process, registered here and nowhere else: its topics are what its models may call.
 PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch, inspection, supervision, rectification,
-             spot_check)
+             spot_check, revocation)
 
 
 def registered_topics() -> dict[str, topics.Topic]:
@@ -52,6 +53,11 @@ def registered_holds() -> dict:
     return {process_id: hold for process in PROCESSES for process_id, hold in getattr(process, "HOLDS", {}).items()}
 
 
+def ends_with_filing() -> frozenset[str]:
+    """The processes whose cases end when their institution's filing ends (Art. 22)."""
+    return frozenset(p for process in PROCESSES for p in getattr(process, "ENDS_WITH_THE_FILING", ()))
+
+
 def build_context(database_url: str, clock=None, clock_kind: str = "system", audit_key: str | None = None,
                   bureau: str = reference.DEFAULT_BUREAU) -> Context:
     if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:///:"):
@@ -63,4 +69,5 @@ def build_context(database_url: str, clock=None, clock_kind: str = "system", aud
         clock = TrainingClock(session_factory) if clock_kind == "training" else SystemClock()
     return Context(session_factory=session_factory, clock=clock, topics=registered_topics(),
                    form_checks=registered_checks(), holds=registered_holds(),
+                   ends_with_filing=ends_with_filing(),
                    channels=(InApp(),), bureau=reference.bureau(bureau), files=DiskStore(default_root(database_url)))

@@ -15,7 +15,17 @@ from ..domain.errors import DomainError
 from ..edge import MAX_ID, json_body
 from ..engine.errors import DefinitionError
 from ..engine.runtime import WorkflowError
-from ..processes import batch, complaint, filing, inspection, pilot, scope_change, spot_check, supervision
+from ..processes import (
+    batch,
+    complaint,
+    filing,
+    inspection,
+    pilot,
+    revocation,
+    scope_change,
+    spot_check,
+    supervision,
+)
 from ..processes.batch import archive
 from ..usecases import accounts, assessors, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
@@ -639,6 +649,32 @@ def draw_spot_checks():
 def spot_check_plan(plan_id):
     """一公开 (Art. 21): a plan, its seed and inputs, the institutions drawn and their results."""
     return jsonify(schemas.SpotCheckPlanOut().dump(spot_check.plan_view(ctx(), plan_id)))
+
+
+@api.post("/revocations")
+@doc(body=schemas.RevocationCaseIn, out=schemas.IdOut, status=201)
+@login_required
+def open_revocation():
+    """Art. 22.3, .4, .5, .8: the county (its own) or the city proposes; the city decides."""
+    body = schemas.RevocationCaseIn().load(json_body())
+    return jsonify(id=revocation.open_case(ctx(), session["user_id"], body["institution_id"], body["ground"],
+                                           body["facts"], body["evidence"])), 201
+
+
+@api.post("/institution/withdrawal")
+@doc(body=schemas.WithdrawalIn, out=schemas.IdOut, status=201)
+@login_required
+def apply_withdrawal():
+    """Art. 22.1 自愿退出: the institution applies; its county and the city decide."""
+    body = schemas.WithdrawalIn().load(json_body())
+    return jsonify(id=revocation.apply_withdrawal(ctx(), session["user_id"], body["reason"])), 201
+
+
+@api.get("/revocations")
+@doc(out=schemas.RevocationCaseOut, many=True)
+@login_required
+def revocation_cases():
+    return jsonify(items=schemas.RevocationCaseOut(many=True).dump(revocation.cases(ctx(), session["user_id"])))
 
 
 @api.post("/admin/assessors")

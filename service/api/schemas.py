@@ -627,3 +627,28 @@ class SpotCheckPlanOut(Schema):
     drawn_at = fields.Function(lambda v: v.plan.drawn_at.isoformat())
     reproduced = fields.Boolean()
     checks = fields.Function(lambda v: SpotCheckOut(many=True).dump(v.checks))
+
+
+class RevocationCaseIn(Schema):
+    """取消备案 (Art. 22.3, .4, .5, .8): staff propose on a ground with the facts and evidence."""
+    institution_id = an_id(load_default=None, allow_none=True)
+    ground = fields.String(load_default="", validate=at_most(30), metadata={
+        "description": "legal_person_terminated | false_materials | facilities_unfit | other"})
+    facts = fields.String(load_default="", validate=at_most(5000))
+    evidence = fields.List(fields.String(validate=at_most(12)), load_default=list, validate=validate.Length(max=10))
+
+
+class WithdrawalIn(Schema):
+    """自愿退出 (Art. 22.1): the institution's reason."""
+    reason = fields.String(load_default="", validate=at_most(5000))
+
+
+class RevocationCaseOut(Schema):
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    institution = fields.Function(lambda c: c.institution.name)
+    ground = fields.String()
+    source = fields.String()
+    status = fields.String(metadata={"description": "open | dismissed | not_revoked | revoked"})
+    opened_at = fields.DateTime()
+    instance_id = fields.Integer(allow_none=True)

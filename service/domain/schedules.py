@@ -54,7 +54,7 @@ class Schedule:
                     yield moment
                 count += 1
             return
-        trigger = CronTrigger.from_crontab(self.expression, timezone=CST)
+        trigger = _cron(self.expression)
         previous, moment = None, after.replace(tzinfo=CST) + timedelta(seconds=1)
         while True:
             upcoming = trigger.get_next_fire_time(previous, moment)
@@ -92,6 +92,23 @@ def _iso(match):
     return repetitions, start, period
 
 
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # cron's 0-7, 0 and 7 both Sunday
+
+
+def _cron(expression: str) -> CronTrigger:
+    """A five-field cron expression as cron reads it: APScheduler counts weekdays from Monday = 0,
+    cron from Sunday = 0, so `0 2 * * 1` would fall on Tuesdays. Numbered weekdays become names."""
+    fields = expression.split(" ")
+    fields[4] = ",".join(_weekday_part(part) for part in fields[4].split(","))
+    return CronTrigger.from_crontab(" ".join(fields), timezone=CST)
+
+
+def _weekday_part(part: str) -> str:
+    base, slash, step = part.partition("/")
+    named = "-".join(WEEKDAYS[int(n)] if n.isdigit() and int(n) < len(WEEKDAYS) else n for n in base.split("-"))
+    return named + slash + step
+
+
 def parse_schedule(text: str) -> Schedule:
     """A schedule from a model, or ScheduleError saying in Chinese what is wrong with it."""
     expression = " ".join((text or "").split())
@@ -102,7 +119,7 @@ def parse_schedule(text: str) -> Schedule:
         _iso(match)
     elif len(expression.split(" ")) == 5:
         try:
-            CronTrigger.from_crontab(expression, timezone=CST)
+            _cron(expression)
         except ValueError as error:
             raise ScheduleError(f"cron 表达式“{expression}”无效：{error}") from None
     else:

@@ -170,6 +170,10 @@ class Engine:
             raise WorkflowError(f"task {task_id} is not open")
         return task
 
+    def cancel(self, workflow: BpmnWorkflow):
+        """End a workflow from outside: every open task and waiting event cancelled."""
+        workflow.cancel()
+
     def fire_timers(self, workflow: BpmnWorkflow, as_of: datetime | None = None):
         if as_of is not None:  # catch-up: what was due at `as_of` fires even if the clock is behind
             workflow.script_engine.clock = _At(max(as_of, self.clock.now()))

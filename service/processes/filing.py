@@ -32,6 +32,7 @@ from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
 
 PROCESS = "filing"
+ENDS_WITH_THE_FILING = (PROCESS,)  # Art. 22: a revoked institution's renewal under review ends
 
 
 def start_filing(ctx: Context, user_id: int) -> register.Started:

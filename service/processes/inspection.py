@@ -16,6 +16,7 @@ from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
 
 PROCESS = "inspection"
+ENDS_WITH_THE_FILING = (PROCESS,)  # its batch ends with the filing
 APPOINTERS = ("county", "city")  # Art. 15.2: 各地人社部门及市人社部门根据需要选派督查员
 
 

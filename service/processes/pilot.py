@@ -123,6 +123,7 @@ def province_topic(ctx, session, instance, actor, data, inputs):
     return {"is_province_wide": institution.is_province_wide}
 
 
+ENDS_WITH_THE_FILING = ("pilot",)
 TOPICS = {
     "pilot_facts": Topic.of(facts_topic),
     "pilot_passed": Topic.of(passed_topic),

@@ -8,7 +8,7 @@ as a first filing, bpmn/filing.bpmn, through the filing register), and the case 
 from __future__ import annotations
 
 from ..store.models import FILED_STATUSES, Institution
-from ..usecases import audit, notifications, register
+from ..usecases import notifications, register
 from ..usecases.topics import Topic
 
 
@@ -31,17 +31,14 @@ def expire_filing(ctx, session, instance, actor, data, inputs):
     institution = session.get(Institution, int(data["institution_id"]))
     if institution.status not in FILED_STATUSES:
         return {}
-    institution.status = "expired"
-    audit.record(session, ctx.clock.now(), None, "expired", instance_id=instance.id, institution_id=institution.id,
-                 data={"valid_until": institution.valid_until.isoformat()})
-    message = notifications.Message(f"备案已过期：{institution.name}",
-                                    f"备案有效期至{institution.valid_until:%Y-%m-%d}，未延续，已移出机构名录",
-                                    f"/cases/{instance.id}")
-    notifications.to_institution(ctx, session, institution.id, message)
-    notifications.to_staff(ctx, session, institution.jurisdiction_code, message)
+    reason = f"备案有效期至{institution.valid_until:%Y-%m-%d}，未延续"
+    register.end_filing(ctx, session, institution, reason, "expired", instance_id=instance.id)
+    notifications.to_staff(ctx, session, institution.jurisdiction_code, notifications.Message(
+        f"备案已过期：{institution.name}", f"{reason}，已移出机构名录", f"/cases/{instance.id}"))
     return {}
 
 
+ENDS_WITH_THE_FILING = ("renewal",)
 TOPICS = {
     "open_renewal": Topic.of(open_renewal),
     "expire_filing": Topic.of(expire_filing),

@@ -32,6 +32,7 @@ from ..usecases.errors import Conflict, Forbidden, NotFound
 from ..usecases.topics import Topic
 
 PROCESS = "scope_change"
+ENDS_WITH_THE_FILING = (PROCESS,)
 # Art. 22.7: only a filed institution that is not suspended certifies, so only it changes its scope
 MAY_CHANGE = ("filed_pilot", "filed")
 STATUS_NAMES = {"draft": "未备案", "under_review": "备案审核中", "suspended": "暂停评价", "revoked": "已取消备案",

@@ -20,6 +20,7 @@ from ..usecases.errors import Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
 
 PROCESS = "spot_check"
+ENDS_WITH_THE_FILING = (PROCESS,)
 DRAWERS = ("county", "city")
 KINDS = ("enterprise", "school", "social_org")
 MAX_COUNT = 500

@@ -204,7 +204,7 @@ class ProcessInstance(Base):
     business_key: Mapped[str] = mapped_column(String(50))  # e.g. "filing:12" for message correlation
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     jurisdiction_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdiction.code"))
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | error
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | error | ended
     state: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
     audit_hash: Mapped[str | None] = mapped_column(String(64))  # head of the case's audit chain
@@ -682,3 +682,31 @@ class SpotCheck(Base):
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime)
     institution: Mapped[Institution] = relationship()
     inspector: Mapped[User] = relationship()
+
+
+class RevocationCase(Base):
+    """取消备案 (Art. 22): a case to end an institution's filing on one of the eight grounds, from
+    the institution itself (ground 1), the inactivity scan (2), staff (3, 4, 5, 8), supervision (7) or
+    the annual rating (6). The county proposes, the city decides (备案机关); a decision to revoke
+    ends the filing through usecases.register.end_filing, whose record is `revocation`."""
+
+    __tablename__ = "revocation_case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    ground: Mapped[str] = mapped_column(String(30))  # a key of usecases.register.GROUNDS
+    source: Mapped[str] = mapped_column(String(20))  # institution | scan | staff | supervision | rating
+    source_ref: Mapped[str | None] = mapped_column(String(50))
+    facts: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    sponsor: Mapped[str | None] = mapped_column(String(200))  # 主管部门或举办单位, told of the revocation
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    # open | dismissed | not_revoked | revoked
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    opinion: Mapped[str | None] = mapped_column(Text)  # the last word: the city's decision or the county's dismissal
+    revocation_id: Mapped[int | None] = mapped_column(ForeignKey("revocation.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    institution: Mapped[Institution] = relationship()
+

@@ -10,9 +10,9 @@ from sqlalchemy import false, true
 from ..store.models import HumanTask, ProcessInstance, User
 
 # A complaint (Art. 19) names who complained, so the institution it is about never sees its case; a
-# supervision case is the bureaus' deliberation (Art. 20): the institution reads the measures decided
-# on it (/supervision) and works its own tasks (the rectification report), not the case's record.
-HIDDEN_FROM_INSTITUTIONS = frozenset({"complaint", "supervision"})
+# supervision or revocation case is the bureaus' deliberation (Art. 20, 22): the institution reads what
+# was decided on it (/supervision, /revocations) and works its own tasks, not the case's record.
+HIDDEN_FROM_INSTITUTIONS = frozenset({"complaint", "supervision", "revocation"})
 # A role whose tasks go to one person, named by the case (`<role>_id`), not to everyone of the role:
 # a bureau appoints an inspector (督查员, Art. 15.2, 17) to a batch.
 PERSONAL_ROLES = frozenset({"inspector"})

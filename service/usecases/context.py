@@ -40,6 +40,7 @@ class Context:
     topics: dict[str, Topic]  # every process's service topics, registered at start-up (bootstrap)
     form_checks: dict[str, object]  # the named form checks (x-checks) each process registers (bootstrap)
     holds: dict[str, object] = field(default_factory=dict)  # process -> why its cases wait (bootstrap)
+    ends_with_filing: frozenset[str] = frozenset()  # processes whose cases end with the filing (bootstrap)
     channels: tuple = ()  # where notifications go (notifications.Channel); in-app by default
     calendar: cal.WorkingCalendar = field(default_factory=cal.WorkingCalendar)
     bureau: Bureau = field(default_factory=reference_data.bureau)  # who runs this install (BUREAU setting)

@@ -55,6 +55,18 @@ def start(ctx: Context, session: Session, actor: User | None, process_id: str, d
     return instance
 
 
+def end(ctx: Context, session: Session, instance: ProcessInstance, why: str, actor: User | None = None) -> None:
+    """End a running case from outside (its institution's filing ended, Art. 22): its open tasks
+    leave every inbox, its timers stop, it is marked 已终止 and the reason is on its record."""
+    loaded = load(ctx, session, instance, actor)
+    ctx.engine.cancel(loaded.workflow)
+    save(ctx, session, instance, loaded)
+    session.execute(INSTANCES.update().where(INSTANCES.c.id == instance.id).values(status="ended"))
+    set_committed_value(instance, "status", "ended")
+    audit.record(session, ctx.clock.now(), actor, "case_ended", instance_id=instance.id,
+                 institution_id=instance.institution_id, opinion=why)
+
+
 def load(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None) -> Loaded:
     """The workflow with its service tasks bound to this session; store it with `save`."""
     definitions = ctx.definitions(session, instance.definition_id)

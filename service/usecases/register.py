@@ -25,6 +25,7 @@ from ..store.models import (
     Institution,
     Measure,
     Occupation,
+    ProcessInstance,
     Revocation,
     ScopeChange,
     ScopeItem,
@@ -196,32 +197,43 @@ GROUNDS = {
     "low_rating": "第二十二条第六项：年度工作评估为三星级以下且限期内未完成整改",
     "violations": "第二十二条第七项：存在违规行为且限期内未完成整改",
     "other": "第二十二条第八项：其他因违法违规开展认定造成不良影响",
+    "expired": "第七条：备案有效期满未延续",
 }
 
 
 def end_filing(ctx: Context, session: Session, institution: Institution, reason: str, ground: str, *,
                actor: User | None = None, instance_id: int | None = None) -> Revocation:
-    """The one place a filing ends: status revoked, its scope deactivated (so it leaves the public
-    directory and no longer counts towards the quota), the reason recorded and audited, the
-    institution told."""
+    """The one way a filing ends (Art. 22; Art. 7 a failed pilot or validity run out): status
+    revoked (expired when the validity ran out), its scope deactivated (so it leaves the public
+    directory and no longer counts towards the quota), the reason recorded and audited, every
+    case the filing carried ended (an ended institution can act on nothing), the institution told."""
     if ground not in GROUNDS:  # a changed model must not end a filing on an unknown ground
         raise ValueError(f"end_filing: ground must be one of {sorted(GROUNDS)}, got {ground!r}")
     reason = (reason or "").strip() or GROUNDS[ground]
     now = ctx.clock.now()
     before = institution.status
-    institution.status = "revoked"
+    institution.status = "expired" if ground == "expired" else "revoked"
     for item in institution.scope:
         item.is_active = False
     row = Revocation(institution_id=institution.id, ground=ground, reason=reason, instance_id=instance_id,
                      decided_by=actor.id if actor else None, decided_at=now)
     session.add(row)
     session.flush()
-    audit.record(session, now, actor, "revoked", instance_id=instance_id, institution_id=institution.id,
+    audit.record(session, now, actor, institution.status, instance_id=instance_id, institution_id=institution.id,
                  opinion=reason, data={"ground": ground, "status_before": before, "revocation_id": row.id,
                                        "filing_code": institution.filing_code})
+    # a renewal applied for in time is still decided after the validity runs out (Art. 7)
+    ending = ctx.ends_with_filing - ({"filing"} if ground == "expired" else set())
+    for case in session.scalars(select(ProcessInstance).where(
+            ProcessInstance.institution_id == institution.id, ProcessInstance.status == "running",
+            ProcessInstance.process_id.in_(ending), ProcessInstance.id != (instance_id or -1))
+            .order_by(ProcessInstance.id)):
+        instances.end(ctx, session, case, f"备案已终止：{GROUNDS[ground]}", actor)
+    ended = "备案已过期" if ground == "expired" else "备案已取消"
     notifications.to_institution(ctx, session, institution.id, notifications.Message(
-        "备案已取消", f"{GROUNDS[ground]}。理由：{reason}。本机构已移出备案机构目录，不得再开展职业技能等级认定。",
-        "/filings"))
+        f"{ended}：{institution.name}",
+        f"{GROUNDS[ground]}。理由：{reason}。本机构已移出备案机构目录，不得再开展职业技能等级认定，"
+        "办理中的备案、变更、延续、试点和认定批次已终止。", "/filings"))
     return row
 
 

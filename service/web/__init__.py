@@ -30,9 +30,11 @@ def register(app: Flask) -> None:
     from .home import home
     from .institution import institution
     from .public import public
+    from .revocations import pages as revocation_pages
     from .supervision import pages as supervision_pages
     from .work import work
-    for blueprint in (auth, home, work, institution, batch_pages, supervision_pages, public, admin, health):
+    for blueprint in (auth, home, work, institution, batch_pages, supervision_pages, revocation_pages, public, admin,
+                      health):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     app.add_template_filter(formatting.when, "when")

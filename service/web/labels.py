@@ -13,7 +13,7 @@ ACTIONS = {"start": "发起", "complete": "办理", "return": "退回", "claim":
            "complaint": "收到投诉举报", "reported_to_province": "上报省中心",
            "timer_failed": "定时事件异常", "timer_retried": "重试定时事件", "scope_changed": "变更备案范围",
            "step_failed": "步骤出错（已撤销本次提交）", "incident_resolved": "异常已处理",
-           "institution_changed": "变更机构信息"}
+           "institution_changed": "变更机构信息", "case_ended": "案件终止（备案已终止）"}
 FILING_STATUSES = {"draft": "填写中", "under_review": "审核中", "correction": "待补正", "notice": "公示中",
                    "filed": "已备案", "rejected": "不予备案", "withdrawn": "已撤回"}
 # 我的备案's filter: "notice" holds a filing from its notice until the code is assigned
@@ -25,7 +25,7 @@ SCOPE_CHANGE_STATUSES = {"draft": "填写中", "under_review": "审核中", "app
 BATCH_STATUSES = {"draft": "计划编制中", "submitted": "计划报备中", "planned": "已备案待实施", "results": "成绩录入中",
                   "notice": "结果公示中", "filing_results": "待报备结果", "certified": "已发证"}
 TASK_STATES = {"open": "待办", "completed": "已办", "cancelled": "已取消"}
-INSTANCE_STATUSES = {"running": "办理中", "completed": "已办结", "error": "出错"}
+INSTANCE_STATUSES = {"running": "办理中", "completed": "已办结", "error": "出错", "ended": "已终止"}
 LEVEL_NAMES = {code: level.name for code, level in LEVELS.items()}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..domain.supervision import MEASURES, SEVERITIES, SOURCES, VIOLATIONS
-from ..processes import rectification, spot_check, supervision
-from ..usecases import attachments
+from ..processes import rectification, revocation, spot_check, supervision
+from ..usecases import attachments, register
 from ..usecases.errors import Forbidden, Invalid
 from .auth import ctx, current_user, login_required
 
@@ -66,7 +66,8 @@ def case(case_id):
 @pages.get("/sanctions")
 def sanctions():
     """一公开 (Art. 21): criticisms and suspensions decided by the city."""
-    return render_template("sanctions.html", rows=supervision.public_measures(ctx()), **NAMES)
+    return render_template("sanctions.html", rows=supervision.public_measures(ctx()),
+                           revoked=revocation.public_revocations(ctx()), grounds=register.GROUNDS, **NAMES)
 
 
 @pages.get("/spot-checks")

@@ -130,7 +130,7 @@ def test_failed_pilot_revokes_the_filing_and_removes_it_from_the_directory(peopl
             institution_id, "pilot_failed", "试点期间未按规定开展认定，未通过评估")
         assert session.get(User, revocation.decided_by).username == "city"
         assert verify_chain(session) is None
-    assert messages(ctx, institution_id)[-1] == "备案已取消"
+    assert messages(ctx, institution_id)[-1].startswith("备案已取消：")
     assert people["province"].open_tasks() == []
 
 

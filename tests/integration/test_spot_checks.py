@@ -9,9 +9,12 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from service.engine.definitions import read_bundle
 from service.store.models import Institution, SpotCheck, SpotCheckPlan, SupervisionCase, User
 from service.usecases import accounts, schedules
 from service.usecases.context import unit_of_work
+from service.usecases.definitions import deploy
+from tests.conftest import ROOT
 from tests.helpers import PASSWORD, Api, make_institution
 
 CHECKED = {"method": "documents", **{f"check_{k}": "ok" for k in (
@@ -105,8 +108,12 @@ def test_a_county_draws_its_own_and_others_may_not_draw(people, ctx):
 
 def test_the_scheduled_draw_starts_from_the_models_timer(people, ctx, clock):
     """bpmn/spot_check_draw.bpmn: every quarter from 5 Jan 2027 09:00, 10% of the city's institutions."""
+    clock.set(datetime(2026, 12, 1, 9, 0))
+    deploy(ctx, read_bundle(ROOT), "analyst")  # with the shipped schedules
     clock.set(datetime(2027, 1, 5, 8, 59))
-    assert schedules.start_due(ctx) == 0
+    schedules.start_due(ctx)  # the Monday inactivity scans of December
+    with unit_of_work(ctx) as session:
+        assert session.scalars(select(SpotCheckPlan)).all() == []
     clock.set(datetime(2027, 1, 5, 9, 0))
     assert schedules.start_due(ctx) == 1
     with unit_of_work(ctx) as session:

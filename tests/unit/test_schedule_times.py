@@ -50,3 +50,16 @@ def test_catch_up_is_bounded_per_pass():
 def test_what_cannot_be_a_schedule_is_refused_in_chinese(text, problem):
     with pytest.raises(ScheduleError, match=problem):
         parse_schedule(text)
+
+
+@pytest.mark.parametrize(("weekdays", "first"), [
+    ("1", datetime(2026, 1, 5, 2)),      # cron's 1 is Monday (APScheduler alone would say Tuesday)
+    ("0", datetime(2026, 1, 4, 2)),      # 0 and 7 are Sunday
+    ("7", datetime(2026, 1, 4, 2)),
+    ("1-5", datetime(2026, 1, 2, 2)),    # Monday to Friday: Friday 2 Jan first
+    ("6,0", datetime(2026, 1, 3, 2)),    # the weekend
+    ("mon", datetime(2026, 1, 5, 2)),    # names as they are
+])
+def test_cron_weekdays_count_from_sunday_as_cron_does(weekdays, first):
+    schedule = parse_schedule(f"0 2 * * {weekdays}")
+    assert schedule.next_after(datetime(2026, 1, 1, 12)) == first

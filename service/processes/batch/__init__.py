@@ -55,6 +55,7 @@ __all__ = ["CANDIDATE_COLUMNS", "PROCESS", "BatchDetail", "CandidateView", "Cert
            "look_up_certificate", "results_in_notice", "score_template", "start_batch", "submit_result_objection"]
 
 HOLDS = {PROCESS: held}
+ENDS_WITH_THE_FILING = (PROCESS,)  # Art. 22: a revoked institution certifies nothing more
 FORM_CHECKS = {"batch_plan": check_batch_plan, "batch_scores": check_batch_scores}
 
 TOPICS = {

@@ -13,6 +13,7 @@ from .processes import (
     filing,
     inspection,
     pilot,
+    rating,
     rectification,
     renewal,
     review,
@@ -30,7 +31,7 @@ from .usecases.notifications import InApp
 
 # Every process, registered here and nowhere else: its topics are what its models may call.
 PROCESSES = (review, filing, pilot, renewal, scope_change, complaint, batch, inspection, supervision, rectification,
-             spot_check, revocation)
+             spot_check, revocation, rating)
 
 
 def registered_topics() -> dict[str, topics.Topic]:

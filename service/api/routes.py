@@ -21,6 +21,7 @@ from ..processes import (
     filing,
     inspection,
     pilot,
+    rating,
     revocation,
     scope_change,
     spot_check,
@@ -675,6 +676,15 @@ def apply_withdrawal():
 @login_required
 def revocation_cases():
     return jsonify(items=schemas.RevocationCaseOut(many=True).dump(revocation.cases(ctx(), session["user_id"])))
+
+
+@api.get("/ratings")
+@doc(out=schemas.RatingOut, many=True)
+@login_required
+def ratings():
+    """Art. 21: the ratings a user may see, by year and stars (an institution its own history)."""
+    year = request.args.get("year", type=int)
+    return jsonify(items=schemas.RatingOut(many=True).dump(rating.ratings(ctx(), session["user_id"], year)))
 
 
 @api.post("/admin/assessors")

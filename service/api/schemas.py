@@ -167,6 +167,8 @@ class DirectoryEntryOut(Schema):
     valid_from = fields.Date()
     valid_until = fields.Date()
     is_province_wide = fields.Boolean()
+    stars = fields.Integer(allow_none=True, metadata={"description": "年度评估星级（第二十一条），1–5"})
+    stars_year = fields.Integer(allow_none=True)
     scope = fields.Function(lambda i: ScopeOut(many=True).dump([s for s in i.scope if s.is_active]))
 
 
@@ -652,3 +654,16 @@ class RevocationCaseOut(Schema):
     status = fields.String(metadata={"description": "open | dismissed | not_revoked | revoked"})
     opened_at = fields.DateTime()
     instance_id = fields.Integer(allow_none=True)
+
+
+class RatingOut(Schema):
+    """年度评估 (Art. 21): one institution's rating for a year and round."""
+    institution_id = fields.Integer()
+    institution = fields.Function(lambda r: r.institution.name)
+    year = fields.Integer()
+    round = fields.Integer(metadata={"description": "1 年度评估 | 2 整改后复评"})
+    total = fields.String(allow_none=True)
+    stars = fields.Integer(allow_none=True)
+    suggested_stars = fields.Integer(allow_none=True)
+    indicators = fields.Dict()
+    confirmed_at = fields.DateTime(allow_none=True)

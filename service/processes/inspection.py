@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..store.db import read_only
 from ..store.models import Batch, Candidate, Inspection, User
-from ..usecases import access, audit, instances, messages, notifications, register
+from ..usecases import access, audit, checklists, instances, messages, notifications, register
 from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
@@ -91,21 +91,12 @@ STAGES = ("pre_", "during_", "post_")
 
 
 def check_findings(ctx, session, data: dict) -> dict[str, str]:
-    """A problem found is described; a hand-over needs a problem to hand over."""
-    problems = [key for key, value in data.items() if key.startswith(STAGES) and value == "problem"]
-    if problems and len((data.get("findings") or "").strip()) < 10:
-        return {"findings": "有“发现问题”的检查项，请写明发现的问题（不少于10个字）"}
-    if data.get("hand_over") and not problems:
-        return {"hand_over": "没有“发现问题”的检查项，无需移交"}
-    return {}
+    return checklists.check_findings(data, STAGES)
 
 
 def record_inspection(ctx, session, instance, actor, data, inputs):
     row = session.get(Inspection, int(data["inspection_id"]))
-    row.results = {key: value for key, value in data.items() if key.startswith(STAGES)}
-    row.problems = sum(1 for value in row.results.values() if value == "problem")
-    row.findings = data.get("findings") or None
-    row.status, row.recorded_at = "recorded", ctx.clock.now()
+    checklists.record(row, data, STAGES, ctx.clock.now())
     batch = session.get(Batch, row.batch_id)
     text = f"{batch.institution.name} 认定批次{batch.id}督查完成，" + (
         f"发现问题{row.problems}项：{row.findings}" if row.problems else "未发现问题")
@@ -124,7 +115,7 @@ def hand_over_finding(ctx, session, instance, actor, data, inputs):
     payload = {"source": "inspection", "source_ref": f"inspection:{row.id}", "inspection_id": row.id,
                "batch_id": batch.id, "institution_id": batch.institution_id,
                "facts": f"认定批次{batch.id}（{batch.title}）督查发现问题{row.problems}项：{row.findings}",
-               "evidence": [data[f"photo_{n}"] for n in (1, 2, 3) if data.get(f"photo_{n}")]}
+               "evidence": checklists.photos(data)}
     started = messages.publish(ctx, session, "supervision_matter", batch.institution, payload, source=instance)
     audit.record(session, ctx.clock.now(), None, "finding_handed_over", instance_id=instance.id,
                  institution_id=batch.institution_id,

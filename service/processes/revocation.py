@@ -24,7 +24,7 @@ from ..store.models import (
     RevocationCase,
     User,
 )
-from ..usecases import access, audit, messages, notifications, register
+from ..usecases import access, attachments, audit, messages, notifications, register
 from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
@@ -73,13 +73,12 @@ def open_case(ctx: Context, user_id: int, institution_id: int | None, ground: st
             errors["ground"] = "请选择取消备案的情形（第二十二条第三、四、五、八项）"
         if not 10 <= len(facts) <= MAX_TEXT:
             errors["facts"] = f"请写明事实和依据（10至{MAX_TEXT}字）"
-        files = [session.get(Attachment, int(key)) if key.isdigit() else None for key in evidence]
-        if any(row is None or row.owner_id != user.id for row in files):
+        files = attachments.own_uploads(session, user, evidence)
+        if files is None:
             errors["evidence"] = "证据材料须由本人上传"
         if errors:
             raise Invalid(errors)
-        for row in files:  # the case's from now: the city that decides reads them
-            row.institution_id = institution.id
+        attachments.give_to_case(files, institution.id)
         return _open(ctx, session, user, institution, ground, "staff", facts, evidence)
 
 

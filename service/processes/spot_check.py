@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..domain.spot_checks import Candidate, DrawError, Inspector, draw, sample_size
 from ..store.db import read_only
 from ..store.models import FILED_STATUSES, Institution, Occupation, ScopeItem, SpotCheck, SpotCheckPlan, User
-from ..usecases import audit, instances, messages, notifications
+from ..usecases import audit, checklists, instances, messages, notifications
 from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
@@ -149,21 +149,16 @@ def sees_inspectors(user: User | None) -> bool:
 
 # --- the form check and the service topics ---------------------------------------------------------
 
+CHECK_ITEMS = ("check_",)  # forms/spot_check.json's items
+
+
 def check_findings(ctx, session, data: dict) -> dict[str, str]:
-    problems = [key for key, value in data.items() if key.startswith("check_") and value == "problem"]
-    if problems and len((data.get("findings") or "").strip()) < 10:
-        return {"findings": "有“发现问题”的检查项，请写明发现的问题（不少于10个字）"}
-    if data.get("hand_over") and not problems:
-        return {"hand_over": "没有“发现问题”的检查项，无需移交"}
-    return {}
+    return checklists.check_findings(data, CHECK_ITEMS)
 
 
 def record_spot_check(ctx, session, instance, actor, data, inputs):
     row = session.get(SpotCheck, int(data["spot_check_id"]))
-    row.results = {key: value for key, value in data.items() if key.startswith("check_")}
-    row.problems = sum(1 for value in row.results.values() if value == "problem")
-    row.findings = data.get("findings") or None
-    row.status, row.recorded_at = "recorded", ctx.clock.now()
+    checklists.record(row, data, CHECK_ITEMS, ctx.clock.now())
     institution = session.get(Institution, row.institution_id)
     text = f"{institution.name} 双随机抽查完成，" + (f"发现问题{row.problems}项：{row.findings}" if row.problems
                                                     else "未发现问题")
@@ -180,7 +175,7 @@ def hand_over_spot_check(ctx, session, instance, actor, data, inputs):
     institution = session.get(Institution, row.institution_id)
     payload = {"source": "spot_check", "source_ref": f"spot_check:{row.id}", "institution_id": institution.id,
                "facts": f"双随机抽查（{data.get('plan_title')}）发现问题{row.problems}项：{row.findings}",
-               "evidence": [data[f"photo_{n}"] for n in (1, 2, 3) if data.get(f"photo_{n}")]}
+               "evidence": checklists.photos(data)}
     started = messages.publish(ctx, session, "supervision_matter", institution, payload, source=instance)
     return {"supervision_cases": [case.id for case in started]}
 

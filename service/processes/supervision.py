@@ -25,7 +25,7 @@ from ..store.models import (
     SupervisionCase,
     User,
 )
-from ..usecases import access, audit, instances, messages, notifications
+from ..usecases import access, attachments, audit, instances, messages, notifications
 from ..usecases.context import Context, unit_of_work
 from ..usecases.errors import Forbidden, Invalid, NotFound
 from ..usecases.topics import Topic
@@ -60,13 +60,12 @@ def open_case(ctx: Context, user_id: int, institution_id: int | None, source: st
             errors["facts"] = "请写明事实和线索（不少于10个字）：时间、地点、涉及的认定批次或人员"
         elif len(facts) > MAX_FACTS:
             errors["facts"] = f"事实和线索不超过{MAX_FACTS}个字"
-        files = [session.get(Attachment, int(key)) if key.isdigit() else None for key in evidence]
-        if any(row is None or row.owner_id != user.id for row in files):
+        files = attachments.own_uploads(session, user, evidence)
+        if files is None:
             errors["evidence"] = "证据材料须由本人上传"
         if errors:
             raise Invalid(errors)
-        for row in files:  # the case's from now: the city that decides reads them
-            row.institution_id = institution.id
+        attachments.give_to_case(files, institution.id)
         payload = {"institution_id": institution.id, "source": source, "facts": facts, "evidence": evidence,
                    "opened_by": user.id}
         instance = _start(ctx, session, user, institution, payload)

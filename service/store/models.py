@@ -74,6 +74,8 @@ class Institution(Base):
     pilot_until: Mapped[date | None] = mapped_column(Date)
     is_province_wide: Mapped[bool] = mapped_column(Boolean, default=False)
     last_certified_on: Mapped[date | None] = mapped_column(Date)  # Art. 22.2: a year without a batch
+    stars: Mapped[int | None] = mapped_column(Integer)  # Art. 21: the last confirmed annual rating, public
+    stars_year: Mapped[int | None] = mapped_column(Integer)
     scope: Mapped[list[ScopeItem]] = relationship(order_by="ScopeItem.id", cascade="all, delete-orphan")
 
 
@@ -710,3 +712,24 @@ class RevocationCase(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     institution: Mapped[Institution] = relationship()
 
+
+class Rating(Base):
+    """年度评估 (Art. 21): one institution's rating for one year and round (2: the re-rating after a
+    rectification), its indicators as collected and scored, the stars the table gave and the city
+    confirmed."""
+
+    __tablename__ = "rating"
+    __table_args__ = (UniqueConstraint("institution_id", "year", "round"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    indicators: Mapped[dict] = mapped_column(JSON, default=dict)
+    total: Mapped[str | None] = mapped_column(String(10))  # a decimal as text: exact, as the table compares it
+    stars: Mapped[int | None] = mapped_column(Integer)  # as the city confirmed it
+    suggested_stars: Mapped[int | None] = mapped_column(Integer)  # as dmn/star_rating.dmn gave it
+    status: Mapped[str] = mapped_column(String(12), default="scoring")  # scoring | confirming | rated
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    institution: Mapped[Institution] = relationship()

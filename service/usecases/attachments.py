@@ -48,3 +48,16 @@ def download_attachment(ctx: Context, user_id: int, attachment_id: int) -> tuple
                 institution is not None and access.can_see_institution(user, institution))):
             raise NotFound("附件不存在")
         return row, row.content
+
+
+def own_uploads(session, user: User, keys: list[str]) -> list[Attachment] | None:
+    """The files `keys` name, if every one is the user's own upload; None if any is not."""
+    files = [session.get(Attachment, int(key)) if str(key).isdigit() else None for key in keys]
+    return None if any(row is None or row.owner_id != user.id for row in files) else files
+
+
+def give_to_case(files: list[Attachment], institution_id: int) -> None:
+    """Evidence a bureau attaches to a case belongs to its institution from then on: whoever works
+    on the case (the city that decides) reads it."""
+    for row in files:
+        row.institution_id = institution_id

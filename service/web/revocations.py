@@ -1,14 +1,16 @@
-"""Revocation pages (Art. 22): staff open a case on a ground, an institution applies to withdraw,
-each follows its cases; the city prints the notice to the sponsor and the province's report."""
+"""Revocation and rating pages (Art. 21, 22): staff open a case on a ground, an institution applies
+to withdraw, each follows its cases; the city prints the notice to the sponsor and the province's
+report; the annual ratings by stars."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from ..processes import revocation
-from ..usecases import attachments, register
+from ..processes import rating, revocation
+from ..usecases import register
 from ..usecases.errors import Conflict, Forbidden, Invalid
 from .auth import ctx, current_user, login_required
 from .batches import xlsx_download
+from .supervision import add_evidence
 
 pages = Blueprint("revocations", __name__)
 STATUSES = {"open": "办理中", "dismissed": "县区不予提出", "not_revoked": "不予取消", "revoked": "已取消备案"}
@@ -33,15 +35,12 @@ def open_case():
     user = current_user()
     form = request.form
     typed = {key: form.get(key, "").strip() for key in ("institution_id", "ground", "facts", "reason")}
-    typed["evidence"] = [key for key in form.getlist("evidence") if key.isdigit()]
+    typed["evidence"] = []
     try:
         if user.role == "institution":
             case_id = revocation.apply_withdrawal(ctx(), user.id, typed["reason"])
         else:
-            for upload in request.files.getlist("evidence_file"):
-                if upload and upload.filename:  # stored first: a later error keeps them
-                    typed["evidence"].append(str(attachments.upload_attachment(
-                        ctx(), user.id, upload.filename, upload.mimetype, upload.read())))
+            add_evidence(user.id, typed)
             institution_id = int(typed["institution_id"]) if typed["institution_id"].isdigit() else None
             case_id = revocation.open_case(ctx(), user.id, institution_id, typed["ground"], typed["facts"],
                                            typed["evidence"])
@@ -75,3 +74,15 @@ def notice(case_id):
 @login_required
 def report():
     return xlsx_download("取消备案报告.xlsx", revocation.report_sheet(ctx(), current_user().id))
+
+
+STARS = {1: "一星级", 2: "二星级", 3: "三星级", 4: "四星级", 5: "五星级"}
+
+
+@pages.get("/ratings")
+@login_required
+def ratings():
+    """Art. 21: the city's list of institutions by stars, a county's, an institution's own history."""
+    year = request.args.get("year", type=int)
+    return render_template("ratings.html", rows=rating.ratings(ctx(), current_user().id, year), year=year,
+                           stars=STARS)

@@ -37,12 +37,8 @@ def index(typed=None, errors=None, status=200):
 def open_case():
     user = current_user()
     typed = {key: request.form.get(key, "").strip() for key in ("institution_id", "source", "facts")}
-    typed["evidence"] = [key for key in request.form.getlist("evidence") if key.isdigit()]
     try:
-        for upload in request.files.getlist("evidence_file"):
-            if upload and upload.filename:  # stored first: a later error keeps them, listed with the form
-                typed["evidence"].append(str(attachments.upload_attachment(
-                    ctx(), user.id, upload.filename, upload.mimetype, upload.read())))
+        add_evidence(user.id, typed)
         institution_id = int(typed["institution_id"]) if typed["institution_id"].isdigit() else None
         case_id = supervision.open_case(ctx(), user.id, institution_id, typed["source"], typed["facts"],
                                         typed["evidence"])
@@ -54,6 +50,17 @@ def open_case():
         return redirect(url_for("supervision.index"))
     flash("已立案，属地县区人社部门调查核实", "info")
     return redirect(url_for("supervision.case", case_id=case_id))
+
+
+def add_evidence(user_id: int, typed: dict) -> None:
+    """The evidence a case-opening form carries, into `typed["evidence"]`: files uploaded with an
+    earlier, refused post (kept as hidden fields), then each file chosen now, stored as it comes,
+    so a later error (a refused file, a missing field) loses none of them."""
+    typed["evidence"] = [key for key in request.form.getlist("evidence") if key.isdigit()]
+    for upload in request.files.getlist("evidence_file"):
+        if upload and upload.filename:
+            typed["evidence"].append(str(attachments.upload_attachment(ctx(), user_id, upload.filename,
+                                                                       upload.mimetype, upload.read())))
 
 
 @pages.get("/supervision/<int:case_id>")

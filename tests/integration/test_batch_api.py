@@ -117,6 +117,15 @@ def test_a_batch_from_its_plan_to_certificates_across_national_day(people, ctx, 
     with unit_of_work(ctx) as session:
         facts = pilot_facts(session, session.get(Batch, batch_id).institution)
     assert (facts["batches_run"], facts["certificates_issued"], facts["findings_open"]) == (1, 1, 1)
+    # and what the annual rating collects of the year (Art. 21): its archive is still empty (Art. 16)
+    from service.usecases import messages
+    with unit_of_work(ctx) as session:
+        owner = session.get(Batch, batch_id).institution
+        messages.publish(ctx, session, "annual_rating_due", owner, {"institution_id": owner.id, "year": 2025})
+    county = people["county"]
+    collected = county.get(f"/api/tasks/{county.only_task('score_rating')['id']}").get_json()["data"]
+    assert (collected["batches_certified"], collected["certificates"], collected["results_late"],
+            collected["archives_incomplete"], collected["data_points"]) == (1, 1, 1, 1, 33)  # 40 - 5 late - 2
     exported = load_workbook(io.BytesIO(institution.get(f"/api/batches/{batch_id}/export/certificates").data)).active
     assert [c.value for c in exported[1]] == ["姓名", "身份证号码", "职业（工种）编码", "职业（工种）名称", "等级",
                                               "证书编号", "发证日期", "评价机构代码"]

@@ -168,3 +168,19 @@ def test_the_inactivity_scan_finds_a_year_without_certification_and_not_eleven_m
     assert schedules.start_due(ctx) == 1  # the next Monday: the open case is not proposed twice
     with unit_of_work(ctx) as session:
         assert session.scalars(select(RevocationCase.institution_id)).all() == [inactive_id]
+
+
+def test_violations_not_rectified_in_time_are_ground_7(batch_people, ctx, clock):
+    """Art. 20, 22.7: a rectification left undone, the city's next measure 移除机构备案."""
+    from service.usecases.timers import fire_due_timers
+    to_decision(batch_people, "rectification", deadline_days=5)  # due the end of Fri 10 Oct 2025
+    clock.set(datetime(2025, 10, 11, 0, 0, 1))
+    fire_due_timers(ctx)
+    city = batch_people["city"]
+    city.complete(city.only_task("decide_escalation")["id"], {"next_measure": "removal",
+                                                              "opinion": "逾期未整改，移除机构备案。"})
+    row = _case(ctx)
+    assert (row.ground, row.source) == ("violations", "supervision")
+    propose(batch_people)
+    decide(batch_people)
+    assert _status(ctx, batch_people["inst1"].user["institution_id"]) == "revoked"

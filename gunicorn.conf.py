@@ -20,3 +20,15 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 preload_app = False  # each worker builds its own database pool
+
+
+# Prometheus (service/web/metrics.py): the workers write their request timings here, so a scrape
+# answered by any one of them reports them all. Emptied at start; a worker's files go when it exits.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="skill-eval-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,21 +1,24 @@
 """The Flask application factory: nothing is built at import time."""
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 
-from flask import Flask
+from flask import Flask, g, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from . import config as configuration
-from . import edge
+from . import edge, logs
 from .bootstrap import build_context
 from .json_provider import JSONProvider
 from .usecases.attachments import MAX_ATTACHMENT
 
 SERVER = "skill-eval"  # the Server header: names no framework or version
 # default-src 'self' and no inline script (the browser tests check it); forms post only here, no <base>
+REQUEST_ID_FORM = re.compile(r"[A-Za-z0-9._-]{8,64}")  # what a proxy's X-Request-ID may be, to be carried on
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 
@@ -39,6 +42,7 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
         # one file per request (the task page uploads each as it is chosen) and its form around it
         MAX_CONTENT_LENGTH=MAX_ATTACHMENT + 1024 * 1024,
     )
+    logs.configure(json_lines=settings.get("LOG_FORMAT") == "json")
     app.json = JSONProvider(app)  # numbers with a fraction are exact Decimals, in and out
     app.json.ensure_ascii = False  # Chinese stays readable in responses
     app.config.update({k: v for k, v in settings.items() if k not in ("SECRET_KEY",)})
@@ -46,6 +50,19 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
                                                          clock_kind=settings["CLOCK"],
                                                          audit_key=settings.get("AUDIT_KEY"),
                                                          bureau=settings.get("BUREAU", "chizhou"))
+    @app.before_request
+    def request_id():
+        """The caller's X-Request-ID if it is one (a proxy's), else a new one: in every log line and
+        audit entry of this request, and in the answer."""
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID_FORM.fullmatch(given) else uuid.uuid4().hex
+        g.request_id_token = logs.REQUEST_ID.set(g.request_id)
+
+    @app.teardown_request
+    def forget_request_id(error=None):
+        if "request_id_token" in g:
+            logs.REQUEST_ID.reset(g.request_id_token)
+
     from .web.work import allow_files_with_the_form
     app.before_request(allow_files_with_the_form)  # before CSRF protection reads the body
     app.before_request(edge.check_request)  # input the database cannot take is refused before anything reads it
@@ -69,6 +86,8 @@ def create_app(test_config: dict | None = None, context=None) -> Flask:
 
     @app.after_request
     def security_headers(response):
+        if "request_id" in g:
+            response.headers["X-Request-ID"] = g.request_id
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -29,6 +29,8 @@ def from_env() -> dict:
         "AUDIT_KEY": os.environ.get("AUDIT_KEY", ""),
         # the city running this install: data/bureaus/<BUREAU>.json (name, codes, receipt prefix, jurisdictions)
         "BUREAU": os.environ.get("BUREAU", "chizhou"),
+        # json | text: log lines as JSON objects (production's default) or plain text; masked either way
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if production else "text"),
     }
 
 

@@ -98,8 +98,7 @@ def record_inspection(ctx, session, instance, actor, data, inputs):
     row = session.get(Inspection, int(data["inspection_id"]))
     checklists.record(row, data, STAGES, ctx.clock.now())
     batch = session.get(Batch, row.batch_id)
-    text = f"{batch.institution.name} 认定批次{batch.id}督查完成，" + (
-        f"发现问题{row.problems}项：{row.findings}" if row.problems else "未发现问题")
+    text = f"{batch.institution.name} 认定批次{batch.id}督查完成，{checklists.outcome(row)}"
     notifications.to_staff(ctx, session, batch.jurisdiction_code, notifications.Message(
         "督查结果", text, f"/batches/{batch.id}"))
     notifications.to_institution(ctx, session, batch.institution_id, notifications.Message(
@@ -114,7 +113,7 @@ def hand_over_finding(ctx, session, instance, actor, data, inputs):
     batch = session.get(Batch, row.batch_id)
     payload = {"source": "inspection", "source_ref": f"inspection:{row.id}", "inspection_id": row.id,
                "batch_id": batch.id, "institution_id": batch.institution_id,
-               "facts": f"认定批次{batch.id}（{batch.title}）督查发现问题{row.problems}项：{row.findings}",
+               "facts": f"认定批次{batch.id}（{batch.title}）督查{checklists.outcome(row)}",
                "evidence": checklists.photos(data)}
     started = messages.publish(ctx, session, "supervision_matter", batch.institution, payload, source=instance)
     audit.record(session, ctx.clock.now(), None, "finding_handed_over", instance_id=instance.id,

@@ -160,8 +160,7 @@ def record_spot_check(ctx, session, instance, actor, data, inputs):
     row = session.get(SpotCheck, int(data["spot_check_id"]))
     checklists.record(row, data, CHECK_ITEMS, ctx.clock.now())
     institution = session.get(Institution, row.institution_id)
-    text = f"{institution.name} 双随机抽查完成，" + (f"发现问题{row.problems}项：{row.findings}" if row.problems
-                                                    else "未发现问题")
+    text = f"{institution.name} 双随机抽查完成，{checklists.outcome(row)}"
     notifications.to_staff(ctx, session, institution.jurisdiction_code, notifications.Message(
         "抽查结果", text, f"/spot-checks/{row.plan_id}"))
     notifications.to_institution(ctx, session, institution.id, notifications.Message(
@@ -174,7 +173,7 @@ def hand_over_spot_check(ctx, session, instance, actor, data, inputs):
     row.handed_over = True
     institution = session.get(Institution, row.institution_id)
     payload = {"source": "spot_check", "source_ref": f"spot_check:{row.id}", "institution_id": institution.id,
-               "facts": f"双随机抽查（{data.get('plan_title')}）发现问题{row.problems}项：{row.findings}",
+               "facts": f"双随机抽查（{data.get('plan_title')}）{checklists.outcome(row)}",
                "evidence": checklists.photos(data)}
     started = messages.publish(ctx, session, "supervision_matter", institution, payload, source=instance)
     return {"supervision_cases": [case.id for case in started]}

@@ -28,7 +28,6 @@ def pass_once(ctx, name: str) -> tuple[int, FireResult]:
 
 
 def run(ctx, interval: int) -> None:
-    logging.basicConfig(level=logging.INFO)
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     name = f"{socket.gethostname()}:{os.getpid()}"[:100]
 

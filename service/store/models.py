@@ -326,6 +326,9 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # 1: plain SHA-256 (rows written before migration 0013); 2: HMAC-SHA256 with AUDIT_KEY
     hash_version: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
+    # the web request that wrote it (its X-Request-ID, in the log lines too); outside the hash: it
+    # says where to look in the logs, not what happened
+    request_id: Mapped[str | None] = mapped_column(String(64))
     # a chain's newest event (the global chain's head is read under its lock on every append)
     __table_args__ = (Index("ix_audit_chain", "instance_id", "id"),)
 

@@ -48,6 +48,7 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import logs
 from ..store import held
 from ..store.db import read_only
 from ..store.models import AuditEvent, ProcessInstance, User
@@ -60,7 +61,7 @@ APPEND = AuditEvent.__table__.insert().inline()  # inline: no id read back (stor
 # every field of a row but its id and hash: all of them are hashed (keyed rows)
 FIELDS = ("at", "actor_id", "actor_name", "action", "instance_id", "institution_id", "task_name", "task_title",
           "opinion", "data")
-COLUMNS = (*FIELDS, "prev_hash", "hash", "hash_version")
+COLUMNS = (*FIELDS, "prev_hash", "hash", "hash_version", "request_id")
 KEY = "audit_key"  # the session.info entry install() puts the key in
 CASE_OPENED, VERIFIED = "case_opened", "audit_verified"
 
@@ -113,7 +114,7 @@ def record(session: Session, at, actor: User | None, action: str, *, instance_id
     row = dict(at=at, actor_id=actor.id if actor else None, actor_name=actor.display_name if actor else "系统",
                action=action, instance_id=instance_id, institution_id=institution_id, task_name=task_name,
                task_title=task_title, opinion=opinion, data=data or {}, prev_hash=last or GENESIS,
-               hash_version=KEYED)
+               hash_version=KEYED, request_id=logs.REQUEST_ID.get())
     row["hash"] = _keyed_digest(key, row["prev_hash"], row)
     # A plain INSERT (held in a scheduler batch): the log is written, not read back by the use case.
     held.write(session, APPEND, [{c: row[c] for c in COLUMNS}])

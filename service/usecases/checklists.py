@@ -27,3 +27,8 @@ def record(row, data: dict, prefixes: tuple[str, ...], now) -> None:
 
 def photos(data: dict) -> list[str]:
     return [data[key] for key in PHOTOS if data.get(key)]
+
+
+def outcome(row) -> str:
+    """What was found, in a few words, for whoever is told."""
+    return f"发现问题{row.problems}项：{row.findings}" if row.problems else "未发现问题"

@@ -2,12 +2,13 @@
 sending traffic. Each check says in a few words what is wrong; none reveals data."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
 from ..store import migrate
-from ..store.models import DefinitionVersion, SchedulerHeartbeat
+from ..store.models import DefinitionVersion, HumanTask, Incident, SchedulerHeartbeat, Timer
 from .context import Context
 
 HEARTBEAT_STALE = timedelta(minutes=2)  # the scheduler passes every 15 s by default
@@ -38,3 +39,34 @@ def readiness(ctx: Context) -> dict[str, str]:
     else:
         checks["scheduler"] = "ok"
     return checks
+
+
+@dataclass
+class Figures:
+    """What the metrics report of the work itself, read from the database, so every worker and
+    scheduler process agrees on them (issue 18)."""
+    completions: dict[str, int] = field(default_factory=dict)  # process -> tasks completed, ever
+    timers_due: int = 0  # waiting timers whose time has come
+    timer_lag_seconds: float = 0.0  # how late the oldest of them is
+    timers_fired: int = 0
+    timers_failed: int = 0  # after their retries: incidents
+    incidents_open: int = 0  # failed steps not yet resolved, and failed timers
+    heartbeat_age_seconds: float | None = None  # since the freshest scheduler pass; None: never
+
+
+def figures(ctx: Context) -> Figures:
+    now = ctx.clock.now()
+    with ctx.session_factory() as session:
+        found = Figures(completions=dict(session.execute(
+            select(HumanTask.process_id, func.count()).where(HumanTask.state == "completed")
+            .group_by(HumanTask.process_id)).all()))
+        timers = dict(session.execute(select(Timer.state, func.count()).group_by(Timer.state)).all())
+        found.timers_fired, found.timers_failed = timers.get("fired", 0), timers.get("failed", 0)
+        found.timers_due, oldest = session.execute(select(func.count(), func.min(Timer.due_at)).where(
+            Timer.state == "waiting", Timer.due_at <= now)).one()
+        found.timer_lag_seconds = (now - oldest).total_seconds() if oldest else 0.0
+        found.incidents_open = found.timers_failed + session.scalar(
+            select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None)))
+        beat = session.scalar(select(func.max(SchedulerHeartbeat.beat_at)))
+        found.heartbeat_age_seconds = (now - beat).total_seconds() if beat else None
+    return found

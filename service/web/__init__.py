@@ -29,14 +29,16 @@ def register(app: Flask) -> None:
     from .health import health
     from .home import home
     from .institution import institution
+    from .metrics import metrics, time_requests
     from .public import public
     from .revocations import pages as revocation_pages
     from .supervision import pages as supervision_pages
     from .work import work
     for blueprint in (auth, home, work, institution, batch_pages, supervision_pages, revocation_pages, public, admin,
-                      health):
+                      health, metrics):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
+    time_requests(app)
     app.add_template_filter(formatting.when, "when")
     app.add_template_test(formatting.is_instant, "instant")
 

@@ -1,6 +1,7 @@
 """Database engine and sessions. SQLite (WAL) embedded; PostgreSQL in production."""
 from __future__ import annotations
 
+import os
 import time
 
 from sqlalchemy import create_engine, event
@@ -36,8 +37,9 @@ def make_engine(url: str) -> Engine:
 
         return engine
     # the driver in autocommit: BEGIN is ours, sent with the first statement (see _begin_with_first)
+    # application_name: pg_stat_activity shows which process (web worker, scheduler) holds a connection
     engine = create_engine(url, isolation_level="AUTOCOMMIT", hide_parameters=True,  # no phones in the log
-                           **JSON_COLUMNS)
+                           connect_args={"application_name": f"skill-eval {os.getpid()}"}, **JSON_COLUMNS)
     _ping_when_idle(engine)
     _begin_with_first(engine)
     return engine

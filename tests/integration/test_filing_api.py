@@ -403,3 +403,14 @@ def test_county_sees_the_objections_it_investigates_and_the_institution_its_fili
     assert [(f["id"], f["status"]) for f in institution.get("/api/filings").get_json()["items"]] == \
         [(filing_id, "notice")]
     assert other.get("/api/filings").get_json()["items"] == []
+
+
+def test_county_review_shows_its_deadline_in_working_days(app, people, clock):
+    submit_application(people["inst1"])  # Monday 2 Sep 2024
+    county = people["county"]
+    task = county.only_task("initial_review")
+    assert task["due_at"] == "2024-09-10T00:00:00"  # 承诺时限 5 working days: 3–6 and 9 Sep
+    clock.set(datetime(2024, 9, 5, 10, 0))
+    assert "剩余2个工作日" in county.get("/inbox").get_data(as_text=True)  # 6 and 9 Sep left after today
+    clock.set(datetime(2024, 9, 10, 9, 0))
+    assert [t["name"] for t in county.open_tasks(due="overdue")] == ["initial_review"]

@@ -28,7 +28,7 @@ from ..processes import (
     supervision,
 )
 from ..processes.batch import archive
-from ..usecases import accounts, assessors, attachments, tasks
+from ..usecases import accounts, assessors, assignment, attachments, tasks
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
 from ..web import log_failure
 from ..web.auth import client_address, close_session, current_user, open_session, retry_after
@@ -252,6 +252,24 @@ def claim(task_id):
 @login_required
 def unclaim(task_id):
     tasks.unclaim(ctx(), session["user_id"], task_id)
+    return jsonify(ok=True)
+
+
+@api.post("/tasks/<int:task_id>/transfer")
+@doc(body=schemas.TransferIn, out=schemas.OkOut)
+@login_required
+def transfer(task_id):
+    body = schemas.TransferIn().load(json_body())
+    assignment.transfer(ctx(), session["user_id"], task_id, body["to_user"], body["reason"])
+    return jsonify(ok=True)
+
+
+@api.post("/tasks/<int:task_id>/urge")
+@doc(body=schemas.UrgeIn, out=schemas.OkOut)
+@login_required
+def urge(task_id):
+    body = schemas.UrgeIn().load(json_body())
+    assignment.urge(ctx(), session["user_id"], task_id, body["note"])
     return jsonify(ok=True)
 
 

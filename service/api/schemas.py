@@ -112,6 +112,15 @@ class CompleteIn(Schema):
     data = fields.Dict(required=True)
 
 
+class TransferIn(Schema):
+    to_user = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class UrgeIn(Schema):
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+
 class StartedOut(Schema):
     filing_id = fields.Integer()
     instance_id = fields.Integer()

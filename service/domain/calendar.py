@@ -59,6 +59,11 @@ class WorkingCalendar:
     def covers(self, year: int) -> bool:
         return year in self._years
 
+    def arrangement(self, year: int) -> YearArrangement:
+        if year not in self._years:
+            raise CalendarYearMissing(year)
+        return self._years[year]
+
     def is_working_day(self, d: date) -> bool:
         arrangement = self._years.get(d.year)
         if arrangement is None:

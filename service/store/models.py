@@ -199,7 +199,8 @@ class DefinitionVersion(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_instance_business", "business_key"),)
+    __table_args__ = (Index("ix_instance_business", "business_key"),
+                      Index("ix_instance_started_by", "started_by", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(50))
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"))
@@ -212,6 +213,7 @@ class ProcessInstance(Base):
     audit_hash: Mapped[str | None] = mapped_column(String(64))  # head of the case's audit chain
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", name="fk_instance_started_by"))
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -330,7 +332,7 @@ class AuditEvent(Base):
     # says where to look in the logs, not what happened
     request_id: Mapped[str | None] = mapped_column(String(64))
     # a chain's newest event (the global chain's head is read under its lock on every append)
-    __table_args__ = (Index("ix_audit_chain", "instance_id", "id"),)
+    __table_args__ = (Index("ix_audit_chain", "instance_id", "id"), Index("ix_audit_actor", "actor_id", "action", "id"))
 
 
 class CalendarYear(Base):

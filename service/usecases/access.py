@@ -81,6 +81,26 @@ def can_see_instance(user: User, instance: ProcessInstance) -> bool:
     return user.role in ("city", "province", "analyst")
 
 
+def instance_filter(user: User):
+    """`can_see_instance` as a condition on process_instance rows, for lists and search."""
+    if user.role == "institution":
+        return (ProcessInstance.institution_id == user.institution_id) & (
+            ProcessInstance.process_id.not_in(HIDDEN_FROM_INSTITUTIONS))
+    if user.role == "county":
+        return ProcessInstance.jurisdiction_code == user.jurisdiction_code
+    return true() if user.role in ("city", "province", "analyst") else false()
+
+
+def oversight_filter(user: User):
+    """Open tasks a bureau watches for their deadlines (督办): the city every task in the city, a
+    county every task in its jurisdiction, whoever's inbox they are in. Nobody else."""
+    if user.role == "city":
+        return true()
+    if user.role == "county":
+        return HumanTask.jurisdiction_code == user.jurisdiction_code
+    return false()
+
+
 def can_see_institution(user: User, institution) -> bool:
     if user.role == "institution":
         return institution.id == user.institution_id

@@ -46,7 +46,7 @@ def start(ctx: Context, session: Session, actor: User | None, process_id: str, d
     definitions = ctx.definitions(session, version_id)
     instance = ProcessInstance(process_id=process_id, definition_id=version_id, business_key=business_key,
                                institution_id=institution_id, jurisdiction_code=jurisdiction_code,
-                               started_at=ctx.clock.now(), state="{}")
+                               started_at=ctx.clock.now(), started_by=actor.id if actor else None, state="{}")
     session.add(instance)
     session.flush()
     services = _services(ctx, session, instance, actor)

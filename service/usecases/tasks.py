@@ -24,6 +24,9 @@ from .errors import Conflict, Invalid, NotFound, StepFailed, UseCaseError
 
 log = logging.getLogger(__name__)
 SOON = timedelta(days=7)  # "due soon": within a week, in calendar days, so no year's holidays are needed
+# A task due at 10 Sep 00:00 may be done until 9 Sep ends: from that instant on it is overdue.
+DUE = {"overdue": lambda now: HumanTask.due_at <= now,
+       "soon": lambda now: (HumanTask.due_at > now) & (HumanTask.due_at <= now + SOON)}
 
 
 @dataclass
@@ -46,10 +49,8 @@ def _inbox_where(user: User, query: InboxQuery, now: datetime) -> list:
                           (HumanTask.jurisdiction_code, query.jurisdiction)):
         if value:
             where.append(column == value)
-    if query.due == "overdue":
-        where.append(HumanTask.due_at < now)
-    elif query.due == "soon":
-        where.append(HumanTask.due_at.between(now, now + SOON))
+    if query.due in ("overdue", "soon"):
+        where.append(DUE[query.due](now))
     if query.due_before:
         where.append(HumanTask.due_at <= query.due_before)
     if query.mine:
@@ -93,8 +94,8 @@ def inbox_counts(ctx: Context, user_id: int) -> InboxCounts:
         rows = session.execute(
             select(HumanTask.process_id, HumanTask.name, HumanTask.title, HumanTask.jurisdiction_code,
                    func.count(), func.sum(case((HumanTask.claimed_by == user.id, 1), else_=0)),
-                   func.sum(case((HumanTask.due_at < now, 1), else_=0)),
-                   func.sum(case((HumanTask.due_at.between(now, now + SOON), 1), else_=0)))
+                   func.sum(case((DUE["overdue"](now), 1), else_=0)),
+                   func.sum(case((DUE["soon"](now), 1), else_=0)))
             .where(access.task_filter(user), HumanTask.state == "open")
             .group_by(HumanTask.process_id, HumanTask.name, HumanTask.title, HumanTask.jurisdiction_code))
         for process, name, title, jurisdiction, n, mine, overdue, soon in rows:

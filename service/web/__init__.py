@@ -26,16 +26,18 @@ def register(app: Flask) -> None:
     from .admin import admin
     from .auth import auth
     from .batches import pages as batch_pages
+    from .calendar import pages as calendar_pages
     from .health import health
     from .home import home
     from .institution import institution
+    from .lists import pages as list_pages
     from .metrics import metrics, time_requests
     from .public import public
     from .revocations import pages as revocation_pages
     from .supervision import pages as supervision_pages
     from .work import work
-    for blueprint in (auth, home, work, institution, batch_pages, supervision_pages, revocation_pages, public, admin,
-                      health, metrics):
+    for blueprint in (auth, home, work, list_pages, institution, batch_pages, supervision_pages, revocation_pages,
+                      calendar_pages, public, admin, health, metrics):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     time_requests(app)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from ..processes.batch import archive
-from ..usecases import attachments, notifications, tasks
-from ..usecases.access import HIDDEN_FROM_INSTITUTIONS
+from ..usecases import assignment, attachments, notifications, tasks
+from ..usecases.access import HIDDEN_FROM_INSTITUTIONS, PERSONAL_ROLES
 from ..usecases.errors import Conflict, Invalid, StepFailed
 from . import schema_form
 from .auth import ctx, current_user, login_required, safe_path
@@ -62,12 +62,35 @@ def unclaim(task_id):
     return redirect(safe_path(request.form.get("back"), url_for("work.task", task_id=task_id)))
 
 
-def _act(action, done: str) -> None:
+@work.post("/tasks/<int:task_id>/transfer")
+@login_required
+def transfer(task_id):
+    """转办: on success the task has left the user's hands, so back to the inbox."""
+    to_user = request.form.get("to_user", type=int) or 0
+    if _act(lambda: assignment.transfer(ctx(), current_user().id, task_id, to_user, request.form.get("reason", "")),
+            "已转办，对方已收到消息"):
+        return redirect(url_for("work.inbox"))
+    return redirect(url_for("work.task", task_id=task_id))
+
+
+@work.post("/tasks/<int:task_id>/urge")
+@login_required
+def urge(task_id):
+    _act(lambda: assignment.urge(ctx(), current_user().id, task_id, request.form.get("note", "")),
+         "已催办，办理人已收到消息")
+    return redirect(safe_path(request.form.get("back"), url_for("lists.show", name="overdue")))
+
+
+def _act(action, done: str) -> bool:
     try:
         action()
         flash(done, "info")
+        return True
     except Conflict as error:
         flash(error.message, "error")
+    except Invalid as invalid:
+        flash("；".join(invalid.errors.values()), "error")
+    return False
 
 
 def _task_page(task_id: int, typed: dict | None = None, errors: dict | None = None, status: int = 200):
@@ -77,8 +100,12 @@ def _task_page(task_id: int, typed: dict | None = None, errors: dict | None = No
     for target, source in prefill.items():  # e.g. the city's approved scope starts as the requested one
         if typed is None and target not in data and source in data:
             data[target] = data[source]
+    user = current_user()
+    can_transfer = (opened.task.state == "open" and user.role in ("county", "city", "province")
+                    and opened.task.role not in PERSONAL_ROLES and opened.task.claimed_by in (None, user.id))
     return render_template("task.html", t=opened, data=data, errors=errors or {}, attachments=opened.attachments,
-                           groups=schema_form.groups(opened.form)), status
+                           groups=schema_form.groups(opened.form),
+                           colleagues=assignment.colleagues(ctx(), user.id, task_id) if can_transfer else []), status
 
 
 @work.get("/tasks/<int:task_id>")

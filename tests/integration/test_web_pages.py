@@ -310,7 +310,8 @@ def test_pages_answer_while_a_scheduler_batch_holds_the_write_lock(app, ctx, peo
         for name, url in (("county", "/"), ("county", "/inbox"), ("county", f"/tasks/{task['id']}"),
                           ("county", f"/cases/{task['instance_id']}"), ("county", "/filings"),
                           ("county", f"/filings/{filing_id}"), ("county", "/messages"), ("inst1", "/filings"),
-                          ("inst1", "/other-city-filings"), (None, "/directory"), (None, "/notices")):
+                          ("inst1", "/other-city-filings"), (None, "/directory"), (None, "/notices"),
+                          ("county", "/lists/done"), ("county", "/lists/cases"), ("county", "/lists/overdue")):
             response = (pages[name] if name else Page(app)).get(url)
             assert response.status_code == 200, (url, response.status_code)
         scheduler.rollback()

@@ -181,6 +181,19 @@ def write(columns: Sequence[Column], rows: Iterable[Sequence], title: str) -> by
     return _save(book)
 
 
+def write_tables(tables: Iterable[tuple[str, Sequence[Column], Iterable[Sequence]]]) -> bytes:
+    """Several small tables, a sheet each (a statistics page's tables in one file)."""
+    book = Workbook(write_only=True)
+    for title, columns, rows in tables:
+        sheet = book.create_sheet(title[:31])
+        for index, column in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = column.width
+        sheet.append([c.title for c in columns])
+        for row in rows:
+            sheet.append(list(row))
+    return _save(book)
+
+
 def _save(book) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)

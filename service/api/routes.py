@@ -216,8 +216,9 @@ def upload_attachment():
 @login_required
 def download_attachment(attachment_id):
     row, content = attachments.download_attachment(ctx(), session["user_id"], attachment_id)
+    shown = request.args.get("inline") == "1" and row.content_type in attachments.PREVIEWABLE
     return current_app.response_class(content, mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}"})
+        "Content-Disposition": f"{'inline' if shown else 'attachment'}; filename*=UTF-8''{quote(row.filename)}"})
 
 
 @api.get("/tasks")

@@ -12,6 +12,9 @@ from .errors import Invalid, NotFound
 
 MAX_ATTACHMENT = 20 * 1024 * 1024
 # Accepted types and the bytes their files start with: the browser's claim alone is not trusted.
+# Shown in the browser (预览) rather than saved: their type was checked against their first bytes at
+# upload, and none of them runs script. Word and Excel files are always downloaded.
+PREVIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
 ATTACHMENT_TYPES = {"application/pdf": b"%PDF", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG",
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": b"PK\x03\x04",
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": b"PK\x03\x04"}

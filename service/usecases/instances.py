@@ -36,6 +36,7 @@ class Loaded:
     ready_before: dict[str, ReadyTask] = field(default_factory=dict)
     timers_before: set[str] = field(default_factory=set)
     actor: User | None = None  # who is acting: None for the system (a timer, a public message)
+    said: str = ""  # what the actor's step decided, e.g. "县区初审：退回补正", for whoever acts next
 
 
 def start(ctx: Context, session: Session, actor: User | None, process_id: str, data: dict, *,
@@ -127,7 +128,7 @@ def save(ctx: Context, session: Session, instance: ProcessInstance, loaded: Load
             due_at=deadlines[task.id][0], due_note=deadlines[task.id][1],
             jurisdiction_code=instance.jurisdiction_code, institution_id=instance.institution_id,
             claimed_by=access.assignee(task.role, task.data), state="open", created_at=now) for task in new])
-        _tell_assignees(ctx, session, instance, loaded.actor, new)
+        _tell_assignees(ctx, session, instance, loaded, new)
 
     waiting: dict[str, WaitingTimer] = {t.task_id: t for t in timers_now}
     gone = [task_id for task_id in loaded.timers_before if task_id not in waiting]
@@ -159,8 +160,9 @@ def _deadline(ctx: Context, definitions: Definitions, process_id: str,
 TOLD_OF_EVERY_STEP = frozenset({"institution", "province"})
 
 
-def _tell_assignees(ctx: Context, session: Session, instance: ProcessInstance, actor: User | None,
+def _tell_assignees(ctx: Context, session: Session, instance: ProcessInstance, loaded: Loaded,
                     new: list[ReadyTask]) -> None:
+    actor = loaded.actor
     by_role: dict[str, list[ReadyTask]] = {}
     for task in new:
         by_role.setdefault(task.role, []).append(task)
@@ -170,5 +172,7 @@ def _tell_assignees(ctx: Context, session: Session, instance: ProcessInstance, a
         if notifications.was_told(session, instance.id, role):
             continue
         notifications.to_assignees(ctx, session, role, instance.jurisdiction_code, instance.institution_id,
-                                   notifications.Message(f"待您办理：{'、'.join(task.title for task in handed)}",
-                                                         handed[0].data.get("subject", ""), f"/cases/{instance.id}"))
+                                   notifications.Message(
+                                       f"{loaded.said + '，' if loaded.said else ''}待您办理："
+                                       f"{'、'.join(task.title for task in handed)}",
+                                       handed[0].data.get("subject", ""), f"/cases/{instance.id}/next"))

@@ -17,6 +17,7 @@ from ..store.db import read_only
 from ..store.models import Notification, User
 from . import access
 from .context import Context, unit_of_work
+from .errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,17 @@ def unread_count(ctx: Context, user_id: int) -> int:
     with unit_of_work(ctx) as session:
         return read_only(session).scalar(select(func.count()).select_from(Notification).where(
             Notification.user_id == user_id, Notification.read_at.is_(None)))
+
+
+def open_message(ctx: Context, user_id: int, message_id: int) -> str:
+    """The user opens one of their messages: it is read from now on; where it leads."""
+    with unit_of_work(ctx) as session:
+        message = session.get(Notification, message_id)
+        if message is None or message.user_id != user_id:
+            raise NotFound("消息不存在")
+        if message.read_at is None:
+            message.read_at = ctx.clock.now()
+        return message.link
 
 
 def mark_all_read(ctx: Context, user_id: int) -> None:

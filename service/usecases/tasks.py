@@ -110,6 +110,16 @@ def inbox_counts(ctx: Context, user_id: int) -> InboxCounts:
         return counts
 
 
+def my_open_task(ctx: Context, user_id: int, instance_id: int) -> int | None:
+    """The newest open task of a case in the user's inbox, if there is one."""
+    with unit_of_work(ctx) as session:
+        read_only(session)
+        user = session.get(User, user_id)
+        return session.scalar(select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.state == "open", access.task_filter(user))
+            .order_by(HumanTask.id.desc()).limit(1))
+
+
 def _visible_task(session: Session, user: User, task_id: int, lock=False) -> HumanTask:
     statement = select(HumanTask).where(HumanTask.id == task_id)
     task = session.scalar(statement.with_for_update() if lock else statement)
@@ -333,6 +343,7 @@ def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt
             attempt.step = ctx.engine.failed_step(loaded.workflow) or attempt.step
             raise
         loaded.ready_before.pop(task.spiff_task_id)  # its row is marked done below, not cancelled
+        loaded.said = f"{task.title}：{outcome['title']}" if outcome else ""
         _finish(session, task, user, now)
         instances.save(ctx, session, instance, loaded)  # after: the steps the system took follow in the log
         return task

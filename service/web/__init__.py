@@ -34,10 +34,11 @@ def register(app: Flask) -> None:
     from .metrics import metrics, time_requests
     from .public import public
     from .revocations import pages as revocation_pages
+    from .statistics import pages as statistics_pages
     from .supervision import pages as supervision_pages
     from .work import work
     for blueprint in (auth, home, work, list_pages, institution, batch_pages, supervision_pages, revocation_pages,
-                      calendar_pages, public, admin, health, metrics):
+                      calendar_pages, statistics_pages, public, admin, health, metrics):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     time_requests(app)

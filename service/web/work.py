@@ -41,6 +41,25 @@ def messages():
     return render_template("messages.html", messages=notifications.recent(ctx(), current_user().id))
 
 
+@work.get("/messages/<int:message_id>")
+@login_required
+def open_message(message_id):
+    """A message opened is read; it leads to what it is about."""
+    link = notifications.open_message(ctx(), current_user().id, message_id)
+    return redirect(safe_path(link, url_for("work.messages")))
+
+
+@work.get("/cases/<int:instance_id>/next")
+@login_required
+def next_step(instance_id):
+    """Where a message about a case leads: the user's own open task in it, else the case."""
+    user = current_user()
+    task_id = tasks.my_open_task(ctx(), user.id, instance_id)
+    if task_id is not None:
+        return redirect(url_for("work.task", task_id=task_id))
+    return redirect(url_for("work.case", instance_id=instance_id))
+
+
 @work.post("/messages/read")
 @login_required
 def read_messages():

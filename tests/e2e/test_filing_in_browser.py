@@ -63,7 +63,8 @@ def fill_application(page: Page) -> None:
         page.fill(f"input[name={name}]", value)
     for name in MATERIALS:  # each uploads as it is chosen
         page.set_input_files(f"input[name={name}__file]", PDF)
-        expect(page.locator(f".field:has(input[name={name}__file]) [data-uploaded] a")).to_have_text("材料.pdf")
+        uploaded = page.locator(f".field:has(input[name={name}__file]) [data-uploaded] a:not(.preview)")
+        expect(uploaded).to_have_text("材料.pdf")
 
 
 def review(page: Page, decision: str, opinion: str) -> None:
@@ -98,7 +99,8 @@ def test_filing_goes_from_application_to_receipt_in_the_browser(people, live_ser
     expect(page.locator("input[name=has_video_monitoring][value=true]")).to_be_checked()
     # the five materials were stored with the first attempt and stay attached
     for name in MATERIALS:
-        expect(page.locator(f".field:has(input[name={name}__file]) a")).to_have_text("材料.pdf")
+        expect(page.locator(f".field:has(input[name={name}__file]) a:not(.preview)")).to_have_text("材料.pdf")
+        expect(page.locator(f".field:has(input[name={name}__file]) a.preview")).to_have_text("预览")
     screenshot(page, "task-field-error")
     page.fill("input[name=contact_phone]", "13800000000")
     page.get_by_role("button", name="提交", exact=True).click()

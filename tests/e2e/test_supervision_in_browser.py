@@ -59,7 +59,8 @@ def test_county_proposes_rectification_city_agrees_institution_reports_county_ve
     expect(page.locator("main")).to_contain_text("2025-10-16")
     page.fill("textarea[name=report]", "已更换考场监控设备，对考评人员进行培训并建立双人核验制度。")
     page.set_input_files("input[name=rectification_evidence_1__file]", PDF)
-    uploaded = page.locator(".field:has(input[name=rectification_evidence_1__file]) [data-uploaded] a")
+    uploaded = page.locator(
+        ".field:has(input[name=rectification_evidence_1__file]) [data-uploaded] a:not(.preview)")
     expect(uploaded).to_have_text("材料.pdf")
     submit(page)
 

@@ -3,6 +3,7 @@ an overdue task; both are on the case's record, the person concerned is told wit
 task, and nobody outside the task's jurisdiction can do either."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -21,9 +22,13 @@ def people(app, ctx):
 
 
 def messages(api) -> list[str]:
-    """The user's messages that link to a task, each as the HTML of its row."""
+    """The user's messages, each as the HTML of its row with where its link leads."""
     html = api.get("/messages").get_data(as_text=True)
-    return [row for row in html.split("<tr")[1:] if "/tasks/" in row]
+    found = []
+    for row in html.split("<tr")[2:]:
+        link = re.search(r'href="(/messages/\d+)"', row)
+        found.append(row + (api.get(link.group(1)).headers["Location"] if link else ""))
+    return found
 
 
 def test_a_clerk_transfers_a_task_to_a_colleague_with_a_reason(people):

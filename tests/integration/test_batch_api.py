@@ -156,6 +156,12 @@ def test_a_technician_batch_is_filed_by_the_city_and_reported_to_the_province(pe
     back = city.complete(review["id"], {"decision": "return", "opinion": "请补充考评员安排。"})
     assert back.status_code == 200
     again = institution.only_task("plan_batch")  # back with the institution, what it filed kept
+    with unit_of_work(ctx) as session:  # told what happened, and led to the step
+        title, link = session.execute(select(Notification.title, Notification.link).join(
+            User, Notification.user_id == User.id).where(User.username == "inst1")
+            .order_by(Notification.id.desc()).limit(1)).one()
+    assert title == "市级计划备案：退回修改，待您办理：填报批次计划"
+    assert institution.get(link).headers["Location"].endswith(f"/tasks/{again['id']}")
     assert institution.get(f"/api/tasks/{again['id']}").get_json()["data"]["title"] == "2025年第1批电工认定"
     assert institution.complete(again["id"], plan("2025-10-16")).status_code == 200
     review = city.only_task("city_accept_plan")

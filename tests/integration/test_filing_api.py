@@ -2,6 +2,7 @@
 public would do it, with the clock moved across the 2024 National Day holiday."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -414,3 +415,20 @@ def test_county_review_shows_its_deadline_in_working_days(app, people, clock):
     assert "剩余2个工作日" in county.get("/inbox").get_data(as_text=True)  # 6 and 9 Sep left after today
     clock.set(datetime(2024, 9, 10, 9, 0))
     assert [t["name"] for t in county.open_tasks(due="overdue")] == ["initial_review"]
+
+
+def test_a_pdf_or_image_is_previewed_in_the_browser_and_office_files_are_downloaded(app, people):
+    institution, county = people["inst1"], people["county"]
+    submit_application(institution)  # its materials: one PDF (Api.upload)
+    task = county.only_task("initial_review")
+    page = county.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    [preview] = set(re.findall(r'href="(/api/attachments/\d+\?inline=1)"[^>]*>预览', page))
+    shown = county.get(preview)
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "application/pdf"
+    assert shown.headers["Content-Disposition"].startswith("inline")
+    assert shown.headers["X-Content-Type-Options"] == "nosniff"
+    sheet = institution.upload(b"PK\x03\x04 xlsx", "名单.xlsx",
+                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    kept = institution.get(f"/api/attachments/{sheet}?inline=1")
+    assert kept.headers["Content-Disposition"].startswith("attachment")  # never shown in the page
+    assert people["county_dz"].get(preview).status_code == 404

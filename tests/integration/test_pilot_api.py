@@ -3,6 +3,7 @@ it, the city evaluates it when the year is over, the province re-reviews a recom
 institutions record their filings in other cities. The clock is moved, nothing sleeps."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -163,7 +164,13 @@ def test_city_recommendation_tells_the_province_a_re_review_awaits_it(people, ct
     with unit_of_work(ctx) as session:
         instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.process_id == "pilot"))
     page = province.get("/messages").get_data(as_text=True)
-    assert "待您办理：面向全省认定服务复核" in page and NAME in page and f'href="/cases/{instance_id}"' in page
+    assert "待您办理：面向全省认定服务复核" in page and NAME in page
+    [message] = re.findall(r'href="(/messages/\d+)"', page)
+    opened = province.get(message)  # read from now on, and on to the case's step waiting for the province
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/cases/{instance_id}/next")
+    step = province.get(opened.headers["Location"])
+    assert step.status_code == 302 and "/tasks/" in step.headers["Location"]
+    assert "未读" not in province.get("/messages").get_data(as_text=True)
     assert province.get(f"/cases/{instance_id}").status_code == 200  # the link opens for the province
     city = people["city"].get("/messages").get_data(as_text=True)
     assert "待您办理：认定试点评估" in city and "面向全省认定服务复核" not in city  # the scheduler's, not its own

@@ -118,8 +118,18 @@
           var link = document.createElement("a");
           link.href = "/api/attachments/" + answer.id;
           link.textContent = file.name;
+          var parts = [link];
+          if (/\.(pdf|png|jpe?g)$/i.test(file.name)) {  // shown in the browser (the server checks the type)
+            var preview = document.createElement("a");
+            preview.href = link.href + "?inline=1";
+            preview.target = "_blank";
+            preview.rel = "noopener";
+            preview.className = "preview";
+            preview.textContent = "预览";
+            parts.push(document.createTextNode(" "), preview);
+          }
           var uploaded = input.parentNode.querySelector("[data-uploaded]");
-          uploaded.replaceChildren(link, document.createTextNode(" · 重新上传："));
+          uploaded.replaceChildren.apply(uploaded, parts.concat([document.createTextNode(" · 重新上传：")]));
           status.textContent = "已上传";
         });
       })

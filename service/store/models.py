@@ -335,6 +335,37 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_chain", "instance_id", "id"), Index("ix_audit_actor", "actor_id", "action", "id"))
 
 
+class CaseCopy(Base):
+    """抄送: a case copied to a user for their information (issue 17); they read it, they do not act."""
+
+    __tablename__ = "case_copy"
+    __table_args__ = (Index("ix_case_copy_user", "user_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    task_title: Mapped[str] = mapped_column(String(100))  # the step it was copied from
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Delegation(Base):
+    """委托: while a user is away (starts_on..ends_on, days inclusive) a colleague acts on the tasks
+    the user holds; ended early by setting ended_at."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (Index("ix_delegation_to", "to_user_id", "ends_on"),
+                      Index("ix_delegation_from", "from_user_id", "ends_on"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class CalendarYear(Base):
     """A year's State Council holiday arrangement entered by an analyst."""
 

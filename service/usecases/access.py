@@ -23,7 +23,16 @@ def assignee(role: str, data) -> int | None:
     return int(data[f"{role}_id"]) if role in PERSONAL_ROLES and data.get(f"{role}_id") else None
 
 
-def task_filter(user: User):
+def task_filter(user: User, acting_for: tuple[int, ...] = ()):
+    """The tasks in the user's inbox; `acting_for`: colleagues who delegated their tasks to the user
+    (委托) for today, whose held tasks join it."""
+    own = _own_tasks(user)
+    if acting_for:
+        return own | ((HumanTask.role == user.role) & HumanTask.claimed_by.in_(acting_for))
+    return own
+
+
+def _own_tasks(user: User):
     if user.role == "institution":
         return (HumanTask.role == "institution") & (HumanTask.institution_id == user.institution_id)
     if user.role == "county":
@@ -62,7 +71,13 @@ def scope_filter(user: User, institution_id, jurisdiction_code):
     return false()
 
 
-def can_see_task(user: User, task: HumanTask) -> bool:
+def can_see_task(user: User, task: HumanTask, acting_for: tuple[int, ...] = ()) -> bool:
+    if acting_for and task.role == user.role and task.claimed_by in acting_for:
+        return True  # 委托: a colleague's task for the period they delegated it
+    return _sees_task(user, task)
+
+
+def _sees_task(user: User, task: HumanTask) -> bool:
     if user.role == "institution":
         return task.role == "institution" and task.institution_id == user.institution_id
     if user.role == "county":

@@ -18,7 +18,7 @@ from ..domain.errors import DomainError
 from ..store import held
 from ..store.db import read_only
 from ..store.models import Attachment, AuditEvent, HumanTask, Institution, Occupation, ProcessInstance, Timer, User
-from . import access, audit, forms, incidents, instances
+from . import access, audit, delegations, forms, incidents, instances
 from .context import Context, unit_of_work
 from .errors import Conflict, Invalid, NotFound, StepFailed, UseCaseError
 
@@ -43,8 +43,8 @@ class InboxQuery:
     per_page: int = 20
 
 
-def _inbox_where(user: User, query: InboxQuery, now: datetime) -> list:
-    where = [access.task_filter(user), HumanTask.state == query.state]
+def _inbox_where(user: User, query: InboxQuery, now: datetime, acting_for: tuple[int, ...] = ()) -> list:
+    where = [access.task_filter(user, acting_for), HumanTask.state == query.state]
     for column, value in ((HumanTask.process_id, query.process), (HumanTask.name, query.step),
                           (HumanTask.jurisdiction_code, query.jurisdiction)):
         if value:
@@ -62,7 +62,7 @@ def inbox(ctx: Context, user_id: int, query: InboxQuery) -> tuple[list[HumanTask
     with unit_of_work(ctx) as session:
         read_only(session)
         user = session.get(User, user_id)
-        where = _inbox_where(user, query, ctx.clock.now())
+        where = _inbox_where(user, query, ctx.clock.now(), delegations.acting_for(session, user.id, ctx.today()))
         total = session.scalar(select(func.count()).select_from(HumanTask).where(*where))
         order = ((HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id) if query.sort == "due"
                  else (HumanTask.created_at.desc(), HumanTask.id.desc()))
@@ -96,7 +96,8 @@ def inbox_counts(ctx: Context, user_id: int) -> InboxCounts:
                    func.count(), func.sum(case((HumanTask.claimed_by == user.id, 1), else_=0)),
                    func.sum(case((DUE["overdue"](now), 1), else_=0)),
                    func.sum(case((DUE["soon"](now), 1), else_=0)))
-            .where(access.task_filter(user), HumanTask.state == "open")
+            .where(access.task_filter(user, delegations.acting_for(session, user.id, ctx.today())),
+                   HumanTask.state == "open")
             .group_by(HumanTask.process_id, HumanTask.name, HumanTask.title, HumanTask.jurisdiction_code))
         for process, name, title, jurisdiction, n, mine, overdue, soon in rows:
             counts.total += n
@@ -116,25 +117,33 @@ def my_open_task(ctx: Context, user_id: int, instance_id: int) -> int | None:
         read_only(session)
         user = session.get(User, user_id)
         return session.scalar(select(HumanTask.id).where(
-            HumanTask.instance_id == instance_id, HumanTask.state == "open", access.task_filter(user))
+            HumanTask.instance_id == instance_id, HumanTask.state == "open",
+            access.task_filter(user, delegations.acting_for(session, user.id, ctx.today())))
             .order_by(HumanTask.id.desc()).limit(1))
 
 
-def _visible_task(session: Session, user: User, task_id: int, lock=False) -> HumanTask:
+def _visible_task(session: Session, user: User, task_id: int, lock=False, today=None) -> HumanTask:
     statement = select(HumanTask).where(HumanTask.id == task_id)
     task = session.scalar(statement.with_for_update() if lock else statement)
-    if task is None or not access.can_see_task(user, task):
+    if task is None or not (access.can_see_task(user, task) or _delegated(session, user, task, today)):
         raise NotFound("任务不存在")
     return task
 
 
-def _must_be_open_for(session, task: HumanTask, user: User):
+def _delegated(session: Session, user: User, task: HumanTask, today) -> bool:
+    """委托: asked only when the plain rules say no, so the hot path pays nothing for it."""
+    return today is not None and access.can_see_task(
+        user, task, delegations.acting_for(session, user.id, today))
+
+
+def _must_be_open_for(session, task: HumanTask, user: User, today=None):
     if task.state != "open":
         who = session.get(User, task.completed_by) if task.completed_by else None
         when = task.completed_at.strftime("%Y-%m-%d %H:%M:%S") if task.completed_at else ""
         raise Conflict(f"该任务已由{who.display_name if who else '他人'}于{when}办理，无需重复提交"
                        if task.state == "completed" else "该任务已不在办理中")
-    if task.claimed_by not in (None, user.id):
+    if task.claimed_by not in (None, user.id) and not (
+            today is not None and delegations.acts_for(session, user.id, task.claimed_by, today)):
         raise Conflict(f"该任务已被{session.get(User, task.claimed_by).display_name}签收")
 
 
@@ -149,8 +158,8 @@ def unclaim(ctx: Context, user_id: int, task_id: int) -> None:
 def _set_claim(ctx: Context, user_id: int, task_id: int, claiming: bool) -> None:
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
-        task = _visible_task(session, user, task_id, lock=True)
-        _must_be_open_for(session, task, user)
+        task = _visible_task(session, user, task_id, lock=True, today=ctx.today())
+        _must_be_open_for(session, task, user, ctx.today())
         if task.role in access.PERSONAL_ROLES:
             raise Conflict("此任务指定由您本人办理，不能签收或取消签收")
         task.claimed_by = user.id if claiming else None
@@ -188,7 +197,7 @@ def open_task(ctx: Context, user_id: int, task_id: int, typed: dict | None = Non
     with unit_of_work(ctx) as session:
         read_only(session)
         user = session.get(User, user_id)
-        task = _visible_task(session, user, task_id)
+        task = _visible_task(session, user, task_id, today=ctx.today())
         instance = session.get(ProcessInstance, task.instance_id)
         workflow, definitions = instances.load_readonly(ctx, session, instance)
         data = {}
@@ -266,10 +275,11 @@ def _working_on(ctx: Context, user_id: int, task_id: int):
             held.hold(session)  # the step's writes go together when it commits
             # the acting user, the task (locked) and its instance in one round trip: the hot path
             found = session.execute(WORK_ON, {"user_id": user_id, "task_id": task_id}).first()
-            if found is None or not access.can_see_task(found[0], found[1]):
+            if found is None or not (access.can_see_task(found[0], found[1])
+                                     or _delegated(session, found[0], found[1], ctx.today())):
                 raise NotFound("任务不存在")
             user, task, instance = found
-            _must_be_open_for(session, task, user)
+            _must_be_open_for(session, task, user, ctx.today())
             loaded = instances.load(ctx, session, instance, user)
             yield session, user, task, instance, loaded
     except StaleDataError:
@@ -333,10 +343,12 @@ def _complete(ctx: Context, user_id: int, task_id: int, submitted: dict, attempt
         _attach_to_case(session, user, schema, data, instance)
         now = ctx.clock.now()
         outcome = _outcome(schema, data)  # kept in the event: the record stays right when the form changes
+        recorded = {**data, "outcome": outcome} if outcome else dict(data)
+        if task.claimed_by not in (None, user.id):  # 委托: the record says on whose behalf
+            recorded["on_behalf_of"] = session.get(User, task.claimed_by).display_name
         # logged first: what the service tasks after it record follows it in the case's record
         audit.record(session, now, user, "complete", instance_id=instance.id, institution_id=instance.institution_id,
-                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"),
-                     data={**data, "outcome": outcome} if outcome else data)
+                     task_name=task.name, task_title=task.title, opinion=data.get("opinion"), data=recorded)
         try:
             ctx.engine.complete(loaded.workflow, task.spiff_task_id, data)
         except Exception:

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..store.db import read_only
-from ..store.models import AuditEvent, HumanTask, Institution, Jurisdiction, ProcessInstance, User
+from ..store.models import AuditEvent, CaseCopy, HumanTask, Institution, Jurisdiction, ProcessInstance, User
 from . import access
 from .context import Context, unit_of_work
 from .errors import Forbidden
@@ -211,7 +211,35 @@ OVERSIGHT = WorkList("超期督办", (("due_at", "办理期限"), ("process", "�
                                  ("created_at", "到达时间"), ("case", "案件编号")),
                      _oversight, _oversight_row, roles=frozenset({"county", "city"}))
 
-LISTS = {"done": DONE, "started": STARTED, "cases": CASES, "overdue": OVERSIGHT}
+# --- 抄送我的: cases copied to me for my information --------------------------------------------------
+
+def _copied(user: User, query: ListQuery, now: datetime) -> Select:
+    by = User.__table__.alias("by_user")
+    where = [CaseCopy.user_id == user.id, *_dates(CaseCopy.created_at, query)]
+    if query.process:
+        where.append(ProcessInstance.process_id == query.process)
+    if (text := _text_filter(query.text)) is not None:
+        where.append(text)
+    return (select(CaseCopy.created_at, CaseCopy.task_title, CaseCopy.note, by.c.display_name.label("by_name"),
+                   ProcessInstance.id.label("case"), ProcessInstance.process_id, ProcessInstance.business_key,
+                   ProcessInstance.status, Institution.name.label("institution"))
+            .join(ProcessInstance, ProcessInstance.id == CaseCopy.instance_id)
+            .join(by, by.c.id == CaseCopy.by_user_id)
+            .outerjoin(Institution, Institution.id == ProcessInstance.institution_id)
+            .where(*where).order_by(CaseCopy.id.desc()))
+
+
+def _copied_row(r, names) -> dict:
+    return {"case": r.case, "at": r.created_at, "by": r.by_name, "process": names.get(r.process_id, r.process_id),
+            "step": r.task_title, "subject": r.institution or r.business_key, "note": r.note,
+            "status": STATUS.get(r.status, r.status)}
+
+
+COPIED = WorkList("抄送我的", (("at", "抄送时间"), ("by", "抄送人"), ("process", "业务"), ("step", "环节"),
+                              ("subject", "事项"), ("note", "说明"), ("status", "案件状态"), ("case", "案件编号")),
+                  _copied, _copied_row, roles=frozenset({"county", "city", "province"}))
+
+LISTS = {"done": DONE, "started": STARTED, "copied": COPIED, "cases": CASES, "overdue": OVERSIGHT}
 def tabs(role: str) -> list[tuple[str, str]]:
     """The lists a role may open, in the order the pages show them."""
     return [(key, worklist.title) for key, worklist in LISTS.items() if role in worklist.roles]

@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
     from .auth import auth
     from .batches import pages as batch_pages
     from .calendar import pages as calendar_pages
+    from .delegations import pages as delegation_pages
     from .health import health
     from .home import home
     from .institution import institution
@@ -38,7 +39,7 @@ def register(app: Flask) -> None:
     from .supervision import pages as supervision_pages
     from .work import work
     for blueprint in (auth, home, work, list_pages, institution, batch_pages, supervision_pages, revocation_pages,
-                      calendar_pages, statistics_pages, public, admin, health, metrics):
+                      calendar_pages, statistics_pages, delegation_pages, public, admin, health, metrics):
         app.register_blueprint(blueprint)
     app.context_processor(_globals)
     time_requests(app)

@@ -14,7 +14,8 @@ ACTIONS = {"start": "发起", "complete": "办理", "return": "退回", "claim":
            "timer_failed": "定时事件异常", "timer_retried": "重试定时事件", "scope_changed": "变更备案范围",
            "step_failed": "步骤出错（已撤销本次提交）", "incident_resolved": "异常已处理",
            "institution_changed": "变更机构信息", "case_ended": "案件终止（备案已终止）",
-           "transfer": "转办", "urge": "催办", "deadline_recounted": "按新录入的节假日安排重新计算办理期限"}
+           "transfer": "转办", "urge": "催办", "deadline_recounted": "按新录入的节假日安排重新计算办理期限",
+           "delegate": "委托办理", "delegation_ended": "提前结束委托", "copy": "抄送"}
 FILING_STATUSES = {"draft": "填写中", "under_review": "审核中", "correction": "待补正", "notice": "公示中",
                    "filed": "已备案", "rejected": "不予备案", "withdrawn": "已撤回"}
 # 我的备案's filter: "notice" holds a filing from its notice until the code is assigned

@@ -92,6 +92,15 @@ def transfer(task_id):
     return redirect(url_for("work.task", task_id=task_id))
 
 
+@work.post("/tasks/<int:task_id>/copy")
+@login_required
+def copy(task_id):
+    recipients = [int(v) for v in request.form.getlist("to_users") if v.isdigit()]
+    _act(lambda: assignment.copy(ctx(), current_user().id, task_id, recipients, request.form.get("note", "")),
+         "已抄送，对方可在“抄送我的”中查看本案件")
+    return redirect(url_for("work.task", task_id=task_id))
+
+
 @work.post("/tasks/<int:task_id>/urge")
 @login_required
 def urge(task_id):
@@ -124,7 +133,9 @@ def _task_page(task_id: int, typed: dict | None = None, errors: dict | None = No
                     and opened.task.role not in PERSONAL_ROLES and opened.task.claimed_by in (None, user.id))
     return render_template("task.html", t=opened, data=data, errors=errors or {}, attachments=opened.attachments,
                            groups=schema_form.groups(opened.form),
-                           colleagues=assignment.colleagues(ctx(), user.id, task_id) if can_transfer else []), status
+                           colleagues=assignment.colleagues(ctx(), user.id, task_id) if can_transfer else [],
+                           recipients=assignment.copy_recipients(ctx(), user.id, task_id)
+                           if user.role in assignment.COPY_ROLES else []), status
 
 
 @work.get("/tasks/<int:task_id>")

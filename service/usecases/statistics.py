@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import case, extract, func, select
 from sqlalchemy.orm import Session
@@ -85,9 +85,17 @@ def _institutions(session: Session, place: str | None, stats: Statistics) -> Non
             bucket[key] = bucket.get(key, 0) + n
 
 
-def _per_month(session: Session, column, where: list, into: list[int], year: int) -> None:
+def _in_year(column, year: int, days: bool = False) -> list:
+    """A range on the column itself (not extract(year), which no index serves)."""
+    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    if not days:
+        start, end = datetime.combine(start, time()), datetime.combine(end, time())
+    return [column >= start, column < end]
+
+
+def _per_month(session: Session, column, where: list, into: list[int], year: int, days: bool = False) -> None:
     month = extract("month", column)
-    for m, n in session.execute(select(month, func.count()).where(extract("year", column) == year, *where)
+    for m, n in session.execute(select(month, func.count()).where(*_in_year(column, year, days), *where)
                                 .group_by(month)):
         into[int(m) - 1] = n
 
@@ -103,7 +111,7 @@ def _certificates(session: Session, place: str | None, year: int, stats: Statist
     if place:
         where.append(Certificate.institution_id.in_(
             select(Institution.id).where(Institution.jurisdiction_code == place)))
-    _per_month(session, Certificate.issued_on, where, stats.certificates, year)
+    _per_month(session, Certificate.issued_on, where, stats.certificates, year, days=True)
 
 
 def _day(value) -> date:
@@ -114,7 +122,7 @@ def _day(value) -> date:
 def _steps(ctx: Context, session: Session, place: str | None, year: int, stats: Statistics,
            names: dict[str, str]) -> None:
     """Tasks completed in the year, by step, grouped by (opened day, done day) for the calendar."""
-    where = [HumanTask.state == "completed", extract("year", HumanTask.completed_at) == year,
+    where = [HumanTask.state == "completed", *_in_year(HumanTask.completed_at, year),
              HumanTask.role != "institution", *_where(HumanTask.jurisdiction_code, place)]
     late = case((HumanTask.completed_at > HumanTask.due_at, 1), else_=0)
     rows = session.execute(select(

@@ -28,7 +28,7 @@ from ..processes import (
     supervision,
 )
 from ..processes.batch import archive
-from ..usecases import accounts, assessors, assignment, attachments, tasks
+from ..usecases import accounts, assessors, assignment, attachments, delegations, tasks, worklists
 from ..usecases.errors import Conflict, Forbidden, Invalid, NotFound, SheetRejected, StepFailed
 from ..web import log_failure
 from ..web.auth import client_address, close_session, current_user, open_session, retry_after
@@ -263,6 +263,48 @@ def transfer(task_id):
     body = schemas.TransferIn().load(json_body())
     assignment.transfer(ctx(), session["user_id"], task_id, body["to_user"], body["reason"])
     return jsonify(ok=True)
+
+
+@api.post("/tasks/<int:task_id>/copy")
+@doc(body=schemas.CopyIn, out=schemas.OkOut)
+@login_required
+def copy(task_id):
+    body = schemas.CopyIn().load(json_body())
+    assignment.copy(ctx(), session["user_id"], task_id, body["to_users"], body["note"])
+    return jsonify(ok=True)
+
+
+@api.post("/delegations")
+@doc(body=schemas.DelegationIn, out=schemas.IdOut, status=201)
+@login_required
+def delegate():
+    body = schemas.DelegationIn().load(json_body())
+    row = delegations.create(ctx(), session["user_id"], body["to_user"], body["starts_on"], body["ends_on"],
+                             body["reason"])
+    return jsonify(id=row.id), 201
+
+
+@api.post("/delegations/<int:delegation_id>/end")
+@doc(out=schemas.OkOut)
+@login_required
+def end_delegation(delegation_id):
+    delegations.end(ctx(), session["user_id"], delegation_id)
+    return jsonify(ok=True)
+
+
+@api.get("/lists/<any(done, started, copied, cases, overdue):name>")
+@doc(query=schemas.ListQueryIn, out=schemas.ListOut)
+@login_required
+def worklist(name):
+    """已办, 我发起的, 抄送我的, 案件查询 and 超期督办, as the pages show them (service/usecases/worklists.py)."""
+    query = schemas.ListQueryIn().load(request.args)
+    found = worklists.LISTS[name].page(ctx(), session["user_id"], worklists.ListQuery(
+        text=query["q"], process=query["process"] or None, step=query["step"] or None,
+        status=query["status"] or None, date_from=query["date_from"], date_to=query["date_to"], due=query["due"],
+        page=query["page"], per_page=20))
+    items = [{key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row.items()}
+             for row in found.rows]
+    return jsonify(items=items, total=found.total, page=query["page"])
 
 
 @api.post("/tasks/<int:task_id>/urge")

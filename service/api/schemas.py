@@ -361,6 +361,36 @@ class DirectoryQueryIn(PageQueryIn):
     kind = fields.String(load_default="", validate=at_most(20))
 
 
+class ListQueryIn(PageQueryIn):
+    q = fields.String(load_default="", validate=at_most(100),
+                      metadata={"description": "机构名称、统一社会信用代码、备案编码或案件编号"})
+    process = fields.String(load_default="", validate=at_most(50))
+    step = fields.String(load_default="", validate=at_most(50))
+    status = fields.String(load_default="", validate=validate.OneOf(["", "running", "completed", "ended", "error"]))
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+    due = fields.String(load_default="overdue", validate=validate.OneOf(["overdue", "soon"]))
+
+
+class ListOut(Schema):
+    items = fields.List(fields.Dict())
+    total = fields.Integer()
+    page = fields.Integer()
+
+
+class CopyIn(Schema):
+    to_users = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), required=True,
+                           validate=validate.Length(min=1, max=50))
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class DelegationIn(Schema):
+    to_user = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 class DefinitionsQueryIn(Schema):
     class Meta:
         unknown = EXCLUDE

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
@@ -30,6 +30,7 @@ EXPORT_LIMIT = 100_000  # an export is a list a bureau works with, not a copy of
 class ListQuery:
     text: str = ""  # institution name, credit code, filing code, case number or business key
     process: str | None = None
+    step: str | None = None  # a user task's BPMN id: done at it, waiting at it, or late at it
     status: str | None = None  # cases: running | completed | ended
     date_from: date | None = None
     date_to: date | None = None  # inclusive
@@ -43,6 +44,7 @@ class Page:
     rows: list[dict]
     total: int
     process_names: dict[str, str]
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (BPMN id, title) of the staff's steps
 
 
 CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")  # GB 32100-2015's alphabet
@@ -80,8 +82,10 @@ def _page(ctx: Context, session: Session, statement: Select, query: ListQuery, r
     total = session.scalar(counted if counted is not None else
                            select(func.count()).select_from(statement.order_by(None).subquery()))
     found = session.execute(statement.offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
-    names = _process_names(ctx, session)
-    return Page([row(r, names) for r in found], total, names)
+    definitions = ctx.definitions(session, ctx.latest_version_id(session))
+    steps = sorted({(info.name, info.title) for info in definitions.user_tasks.values() if info.role != "institution"},
+                   key=lambda step: step[1])
+    return Page([row(r, definitions.process_names) for r in found], total, definitions.process_names, steps)
 
 
 def _all(ctx: Context, session: Session, statement: Select, row) -> Iterator[dict]:
@@ -130,6 +134,8 @@ class WorkList:
 
 def _done(user: User, query: ListQuery, now: datetime) -> Select:
     where = [AuditEvent.actor_id == user.id, AuditEvent.action == "complete", *_dates(AuditEvent.at, query)]
+    if query.step:
+        where.append(AuditEvent.task_name == query.step)
     if query.process:
         where.append(ProcessInstance.process_id == query.process)
     if (text := _text_filter(query.text)) is not None:
@@ -144,7 +150,7 @@ def _done(user: User, query: ListQuery, now: datetime) -> Select:
 
 def _done_count(user: User, query: ListQuery):
     """Without a process or text filter the count needs no join: the actor index alone answers it."""
-    if query.process or query.text.strip():
+    if query.process or query.step or query.text.strip():
         return None
     return select(func.count()).select_from(AuditEvent).where(
         AuditEvent.actor_id == user.id, AuditEvent.action == "complete", *_dates(AuditEvent.at, query))
@@ -170,6 +176,9 @@ CURRENT_STEPS = (select(func.count()).where(HumanTask.instance_id == ProcessInst
 
 def _cases(where: list, query: ListQuery) -> Select:
     where = [*where, *_dates(ProcessInstance.started_at, query)]
+    if query.step:  # the cases waiting at that step now
+        where.append(select(HumanTask.id).where(HumanTask.instance_id == ProcessInstance.id, HumanTask.state == "open",
+                                                HumanTask.name == query.step).exists())
     if query.process:
         where.append(ProcessInstance.process_id == query.process)
     if query.status:
@@ -209,6 +218,8 @@ CASES = WorkList("案件查询", CASE_COLUMNS,
 def _oversight(user: User, query: ListQuery, now: datetime) -> Select:
     where = [access.oversight_filter(user), HumanTask.state == "open"]
     where.append(DUE["soon" if query.due == "soon" else "overdue"](now))
+    if query.step:
+        where.append(HumanTask.name == query.step)
     if query.process:
         where.append(HumanTask.process_id == query.process)
     if (text := _text_filter(query.text)) is not None:

@@ -25,7 +25,7 @@ def _day(value: str | None) -> date | None:
 
 def _query(args) -> worklists.ListQuery:
     return worklists.ListQuery(
-        text=(args.get("q") or "")[:100], process=args.get("process") or None,
+        text=(args.get("q") or "")[:100], process=args.get("process") or None, step=args.get("step") or None,
         status=args.get("status") if args.get("status") in worklists.STATUS else None,
         date_from=_day(args.get("from")), date_to=_day(args.get("to")),
         due="soon" if args.get("due") == "soon" else "overdue",

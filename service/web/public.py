@@ -2,13 +2,16 @@
 the objection form (Art. 7), and complaints (投诉举报, Art. 19)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from .. import sheets
 from ..api.schemas import ComplaintIn, ObjectionIn
 from ..processes import complaint as complaints
 from ..processes import filing
 from ..usecases.errors import Conflict, Invalid
+from . import labels
 from .auth import ctx
+from .batches import xlsx_download
 
 public = Blueprint("public", __name__)
 PER_PAGE = 50
@@ -27,9 +30,32 @@ def _check_lengths(schema, typed: dict) -> None:
 def directory():
     args = request.args
     search = {key: args.get(key, "").strip() for key in ("q", "occupation", "jurisdiction", "kind")}
+    if args.get("export") == "xlsx":
+        return _directory_sheet(filing.directory(ctx(), **search, page=1, per_page=DIRECTORY_EXPORT))
     page = max(1, args.get("page", 1, type=int))
     rows = filing.directory(ctx(), **search, page=page, per_page=PER_PAGE)
     return render_template("directory.html", rows=rows, search=search, page=page, per_page=PER_PAGE)
+
+
+DIRECTORY_EXPORT = 10_000  # a province has about 2,000 institutions
+DIRECTORY_COLUMNS = [sheets.Column(key, title, width=width) for key, title, width in (
+    ("code", "备案编码", 16), ("name", "机构名称", 30), ("kind", "类型", 16), ("place", "属地", 12),
+    ("scope", "备案范围（职业（工种）及等级）", 50), ("valid", "有效期", 24), ("status", "状态", 14),
+    ("stars", "年度评估", 14))]
+
+
+def _directory_sheet(rows):
+    """The public directory as people exchange it, in Chinese column names."""
+    from . import _reference  # the web package's reference data, read once per process
+    names = _reference(current_app)
+    lines = ([i.filing_code, i.name, labels.KINDS.get(i.kind, i.kind),
+              names["jurisdictions"].get(i.jurisdiction_code, ""),
+              "、".join(f"{names['occupation_names'].get(s.occupation_code) or s.occupation_code}"
+                       f"（{labels.LEVEL_NAMES.get(s.level, s.level)}）" for s in i.scope if s.is_active),
+              f"{i.valid_from} 至 {i.valid_until}", labels.INSTITUTION_STATUSES.get(i.status, i.status),
+              f"{i.stars}星（{i.stars_year}年度）" if i.stars else ""] for i in rows)
+    return xlsx_download(f"评价机构名录-{ctx().today():%Y%m%d}.xlsx",
+                         sheets.write(DIRECTORY_COLUMNS, lines, "评价机构名录"))
 
 
 NOTICES_PER_PAGE = 20

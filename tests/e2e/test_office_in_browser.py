@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from service.usecases import accounts
-from tests.e2e.test_filing_in_browser import log_in
+from tests.e2e.test_filing_in_browser import log_in, open_only_task, review
 from tests.helpers import PASSWORD, Api, make_institution, make_staff
 from tests.integration.test_filing_api import submit_application
 
@@ -68,3 +68,38 @@ def test_pages_fit_a_phone_without_sideways_scrolling(people, live_server, page,
     page.goto(live_server + path)
     screenshot(page, f"phone-{name}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_delegation_copy_done_and_search_in_the_browser(people, live_server, page):
+    log_in(page, live_server, "county")
+    open_only_task(page, live_server, "县区初审")
+    page.get_by_role("button", name="签收").click()
+    page.locator("#copy summary").click()
+    page.get_by_label("抄送给").select_option(label="市局审核员（市人社局）")
+    page.get_by_label("说明").fill("请知悉")
+    page.get_by_role("button", name="确认抄送").click()
+    expect(page.locator(".flash")).to_contain_text("已抄送")
+
+    page.goto(live_server + "/delegations")
+    page.get_by_label("委托给").select_option(label="贵池区复核员")
+    page.get_by_label("开始日期").fill("2024-09-02")
+    page.get_by_label("结束日期").fill("2024-09-06")
+    page.get_by_label("事由").fill("年休假")
+    page.get_by_role("button", name="委托", exact=True).click()
+    expect(page.locator(".flash")).to_contain_text("委托已生效")
+    expect(page.locator("#given")).to_contain_text("生效中")
+
+    log_in(page, live_server, "county2")
+    open_only_task(page, live_server, "县区初审")  # the clerk holds it; the delegate works it
+    review(page, "符合条件，上报市级", "材料齐全，同意上报")
+    page.goto(live_server + "/lists/done")
+    expect(page.locator("#worklist tbody tr").first).to_contain_text("符合条件，上报市级")
+
+    log_in(page, live_server, "city")
+    page.goto(live_server + "/lists/copied")
+    expect(page.locator("#worklist tbody tr").first).to_contain_text("请知悉")
+    page.goto(live_server + "/lists/cases")
+    page.get_by_label("机构名称、信用代码、备案编码或案件编号").fill("52341702MJ0000001D")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("#worklist tbody tr")).to_have_count(1)
+    expect(page.locator("#worklist tbody tr").first).to_contain_text("52341702MJ0000001D")

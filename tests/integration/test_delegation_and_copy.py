@@ -93,3 +93,28 @@ def test_a_case_copied_to_the_city_shows_in_its_copied_list_and_nobody_elses(peo
     assert elsewhere.status_code == 302
     assert rows(people["county_dz"], "/lists/copied") == [["没有符合条件的记录"]]  # refused: not their county
     assert people["inst1"].get("/lists/copied").status_code == 403
+
+
+def test_the_same_through_the_api(people, clock):
+    submit_application(people["inst1"])
+    county, colleague, city = people["county"], people["county2"], people["city"]
+    task = county.only_task("initial_review")
+    assert county.post(f"/api/tasks/{task['id']}/claim").status_code == 200
+    bad = county.post("/api/delegations", json={"to_user": colleague.user["id"], "starts_on": "2024-09-05",
+                                                "ends_on": "2024-09-01", "reason": "年休假"})
+    assert bad.status_code == 422 and "ends_on" in bad.get_json()["errors"]
+    made = county.post("/api/delegations", json={"to_user": colleague.user["id"], "starts_on": "2024-09-02",
+                                                 "ends_on": "2024-09-06", "reason": "年休假"})
+    assert made.status_code == 201, made.get_json()
+    copied = county.post(f"/api/tasks/{task['id']}/copy", json={"to_users": [city.user["id"]], "note": "请知悉"})
+    assert copied.status_code == 200, copied.get_json()
+    assert [i["note"] for i in city.get("/api/lists/copied").get_json()["items"]] == ["请知悉"]
+    assert colleague.complete(task["id"], {"decision": "forward", "opinion": "同意上报"}).status_code == 200
+    [done] = colleague.get("/api/lists/done").get_json()["items"]
+    assert (done["step"], done["decision"]) == ("县区初审", "符合条件，上报市级")
+    found = city.get("/api/lists/cases", query_string={"q": "52341702MJ0000001D"}).get_json()
+    assert found["total"] == 1 and found["items"][0]["credit_code"] == "52341702MJ0000001D"
+    assert people["county_dz"].get("/api/lists/cases", query_string={"q": "52341702MJ0000001D"}).get_json()[
+        "total"] == 0
+    assert county.post(f"/api/delegations/{made.get_json()['id']}/end").status_code == 200
+    assert county.post(f"/api/delegations/{made.get_json()['id']}/end").status_code == 409

@@ -98,3 +98,29 @@ def test_an_overdue_county_task_appears_in_the_citys_overdue_view_on_the_right_d
 def test_the_public_is_sent_to_log_in(app):
     answer = app.test_client().get("/lists/done")
     assert answer.status_code in (302, 401)
+
+
+def test_the_public_directory_exports_what_it_lists(app, ctx):
+    from tests.integration.test_filing_api import file_directly
+    file_directly(ctx, 7)
+    make_institution(ctx, serial=8, name="草稿机构")  # never filed: not in the directory
+    sheet = xlsx(app.test_client(), "/directory?export=xlsx")
+    assert sheet[0][:5] == ("备案编码", "机构名称", "类型", "属地", "备案范围（职业（工种）及等级）")
+    assert [(r[0], r[1], r[3], r[4]) for r in sheet[1:]] == [
+        ("S000034000007", "已备案机构7", "东至县", "电工（三级/高级工）")]
+    assert xlsx(app.test_client(), "/directory?export=xlsx&jurisdiction=341702")[1:] == []
+
+
+def test_lists_filter_by_step(people, clock):
+    submit_application(people["inst1"])
+    county, city = people["county"], people["city"]
+    task = county.only_task("initial_review")
+    assert len(rows(city, "/lists/cases?step=initial_review")) == 1  # waiting at the county's review now
+    assert rows(city, "/lists/cases?step=city_review") == [["没有符合条件的记录"]]
+    assert county.complete(task["id"], {"decision": "forward", "opinion": "同意上报"}).status_code == 200
+    assert len(rows(county, "/lists/done?step=initial_review")) == 1
+    assert rows(county, "/lists/done?step=city_review") == [["没有符合条件的记录"]]
+    assert len(rows(city, "/lists/cases?step=city_review")) == 1
+    clock.set(datetime(2024, 9, 20, 9, 0))  # the city's 10 working days are over
+    assert [r[2] for r in rows(city, "/lists/overdue?step=city_review")] == ["市级审核遴选"]
+    assert rows(city, "/lists/overdue?step=initial_review") == [["没有符合条件的记录"]]

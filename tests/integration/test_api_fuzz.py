@@ -69,7 +69,7 @@ def _known_ids(ctx) -> dict[str, int]:
             "attachment_id": newest[Attachment], "notice_id": newest[Notice], "timer_id": 1,
             "scope_change_id": 1, "incident_id": 1, "year": 2027, "batch_id": newest[Batch] or 1,
             "table": "signup", "archive_id": 1, "institution_id": newest[Institution] or 1,
-            "plan_id": 1}
+            "plan_id": 1, "delegation_id": 1, "name": "done"}
 
 
 def _operations(app, role):

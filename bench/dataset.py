@@ -116,13 +116,15 @@ def _log(message: str) -> None:
 
 
 class Builder:
-    def __init__(self, url: str, seeds_per_cell: int, rng: random.Random, later_notices: bool = False):
+    def __init__(self, url: str, seeds_per_cell: int, rng: random.Random, later_notices: bool = False,
+                 audit_key: str | None = None):
         self.url = url
         self.seeds_per_cell = seeds_per_cell
         self.stages = STAGES + ((LATER_STAGE,) if later_notices else ())
         self.rng = rng
         self.clock = FixedClock(T_SUBMIT)
-        self.ctx: Context = build_context(url, clock=self.clock)
+        # audit_key: the key the servers will sign with (load_test.py); None, the development one
+        self.ctx: Context = build_context(url, clock=self.clock, audit_key=audit_key)
         self.seeds: list[Seed] = []
         self.county_users: dict[str, int] = {}
         self.city_user = 0
@@ -475,6 +477,46 @@ def _round_keeping_total(values: dict, total: int) -> dict:
     return floors
 
 
+def open_chains(ctx: Context) -> int:
+    """Give every instance without an audit trail (the copies) the first event of its chain and
+    the global chain its anchor, as the case's start would have (usecases/audit.py), signed with
+    the context's key; returns how many. Without it, a copy's first step opens its chain, and
+    opening appends an anchor under the global chain's lock: every copy's first completion or
+    fired timer would queue on that one lock, which a real case only takes when it starts. The
+    event is a `start` by the system whose data says it is a copy. Hashes use the service's own
+    digest (a private helper), so `audit.verify` checks them like any other."""
+    from sqlalchemy import bindparam, insert, update
+
+    from service.store.models import AuditEvent
+    from service.usecases import audit
+    with unit_of_work(ctx) as session:
+        key = session.info[audit.KEY]
+        rows = session.execute(select(ProcessInstance.id, ProcessInstance.institution_id, ProcessInstance.process_id,
+                                      ProcessInstance.started_at).where(ProcessInstance.audit_hash.is_(None))
+                               .order_by(ProcessInstance.id)).all()
+        prev = session.scalar(select(AuditEvent.hash).where(AuditEvent.instance_id.is_(None))
+                              .order_by(AuditEvent.id.desc()).limit(1)) or audit.GENESIS
+        events, anchors, heads = [], [], []
+        for instance_id, institution_id, process_id, at in rows:
+            common = dict(at=at, actor_id=None, actor_name="系统", institution_id=institution_id, task_name=None,
+                          task_title=None, opinion=None, hash_version=audit.KEYED, request_id=None)
+            first = dict(common, action="start", instance_id=instance_id, prev_hash=audit.GENESIS,
+                         data={"process": process_id, "bench_copy": True})
+            first["hash"] = audit._keyed_digest(key, audit.GENESIS, first)
+            opened = dict(common, action=audit.CASE_OPENED, instance_id=None, prev_hash=prev,
+                          data={"case": instance_id, "first": first["hash"]})
+            opened["hash"] = prev = audit._keyed_digest(key, prev, opened)
+            events.append(first)
+            anchors.append(opened)
+            heads.append({"instance": instance_id, "head": first["hash"]})
+        if rows:
+            session.execute(insert(AuditEvent), events)
+            session.execute(insert(AuditEvent), anchors)  # in this order: the global chain runs by id
+            session.execute(update(ProcessInstance.__table__).where(
+                ProcessInstance.__table__.c.id == bindparam("instance")).values(audit_hash=bindparam("head")), heads)
+    return len(rows)
+
+
 def describe(ctx: Context) -> dict:
     """Where the instances stand, by jurisdiction: the mix the benchmark ran on."""
     with unit_of_work(ctx) as session:
@@ -503,12 +545,13 @@ def describe(ctx: Context) -> dict:
     return {"stages": dict(stages), "by_jurisdiction": dict(by_jurisdiction), "tables": totals}
 
 
-def build(url: str, instances: int, timers: int, seeds_per_cell: int, seed: int = 42, waiting: int = 0) -> Builder:
+def build(url: str, instances: int, timers: int, seeds_per_cell: int, seed: int = 42, waiting: int = 0,
+          audit_key: str | None = None) -> Builder:
     """`instances` in the six stages, `timers` of them waiting in their notice period, due at
     TIMERS_AS_OF (and at SCHEDULER_NOW). With `waiting`, notice_later instances are added on top,
     so that exactly `waiting` timers wait in all and only the `timers` are due at SCHEDULER_NOW."""
     prepare_database(url)
-    builder = Builder(url, seeds_per_cell, random.Random(seed), later_notices=waiting > 0)
+    builder = Builder(url, seeds_per_cell, random.Random(seed), later_notices=waiting > 0, audit_key=audit_key)
     builder.setup()
     builder.create_institutions()
     builder.drive()

@@ -171,18 +171,11 @@ def annotated(content: bytes, errors: Iterable[RowError], columns: Sequence[Colu
 def write(columns: Sequence[Column], rows: Iterable[Sequence], title: str) -> bytes:
     """A list as a sheet with Chinese column names; write-only, so a long list does not build the
     whole workbook in memory first."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.append([c.title for c in columns])
-    for row in rows:
-        sheet.append(list(row))
-    return _save(book)
+    return write_tables([(title, columns, rows)])
 
 
 def write_tables(tables: Iterable[tuple[str, Sequence[Column], Iterable[Sequence]]]) -> bytes:
-    """Several small tables, a sheet each (a statistics page's tables in one file)."""
+    """Tables a sheet each (a statistics page's tables in one file)."""
     book = Workbook(write_only=True)
     for title, columns, rows in tables:
         sheet = book.create_sheet(title[:31])

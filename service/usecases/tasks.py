@@ -439,6 +439,7 @@ class Timeline:
     institution: Institution | None = None  # whom the case is about: its name, credit code and filing code
     called: dict[str, tuple[str, str]] = field(default_factory=dict)  # process running in a call: (name, bpmn)
     waiting: list[tuple[str, datetime]] = field(default_factory=list)  # timers it waits for: (name, due)
+    files: list[tuple[int, str, str, str]] = field(default_factory=list)  # (id, name, type, step) it attached
 
 
 def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
@@ -457,6 +458,7 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
         next_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                              HumanTask.state == "open")).all()
         workflow, definitions = instances.load_readonly(ctx, session, instance)
+        institution = session.get(Institution, instance.institution_id) if instance.institution_id else None
         called = {process: (definitions.process_names.get(process, process),
                             definitions.bundle.files.get(f"bpmn/{process}.bpmn", ""))
                   for process in ctx.engine.running_calls(workflow)}
@@ -465,8 +467,30 @@ def timeline(ctx: Context, user_id: int, instance_id: int) -> Timeline:
                         definitions.bundle.files.get(f"bpmn/{instance.process_id}.bpmn", ""),
                         definitions.process_names.get(instance.process_id, instance.process_id),
                         {task.id for task in next_tasks if access.can_see_task(user, task)},
-                        session.get(Institution, instance.institution_id) if instance.institution_id else None,
-                        called, _waiting(ctx, session, definitions, instance))
+                        institution, called, _waiting(ctx, session, definitions, instance),
+                        _case_files(session, user, definitions, events, institution))
+
+
+def _case_files(session, user: User, definitions, events, institution) -> list[tuple[int, str, str, str]]:
+    """The files the case's steps attached (their forms' attachment fields), each once with the step
+    that attached it first; only those the user may open (attachments.download_attachment's rule)."""
+    fields: dict[str, set[str]] = {}
+    for info in definitions.user_tasks.values():
+        properties = definitions.forms.get(info.form_key, {}).get("properties", {})
+        fields.setdefault(info.name, set()).update(k for k, p in properties.items() if p.get("format") == "attachment")
+    steps: dict[int, str] = {}
+    for event in events:
+        if event.action == "complete" and event.data:
+            for key in sorted(fields.get(event.task_name, ())):
+                if str(event.data.get(key) or "").isdigit():
+                    steps.setdefault(int(event.data[key]), event.task_title or "")
+    if not steps:
+        return []
+    readable = institution is not None and access.can_see_institution(user, institution)
+    rows = session.execute(select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.owner_id,
+                                  Attachment.institution_id).where(Attachment.id.in_(steps)).order_by(Attachment.id))
+    return [(row.id, row.filename, row.content_type, steps[row.id]) for row in rows
+            if row.owner_id == user.id or (readable and row.institution_id == institution.id)]
 
 
 def _waiting(ctx: Context, session, definitions, instance: ProcessInstance) -> list[tuple[str, datetime]]:

@@ -240,7 +240,7 @@ def _upload_attachments(form: dict, typed: dict) -> dict[str, str]:
 @login_required
 def case(instance_id):
     found = tasks.timeline(ctx(), current_user().id, instance_id)
-    return render_template("case.html", t=found)
+    return render_template("case.html", t=found, previewable=attachments.PREVIEWABLE)
 
 
 @work.get("/cases/<int:instance_id>/diagram.bpmn")

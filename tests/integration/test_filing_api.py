@@ -432,3 +432,6 @@ def test_a_pdf_or_image_is_previewed_in_the_browser_and_office_files_are_downloa
     kept = institution.get(f"/api/attachments/{sheet}?inline=1")
     assert kept.headers["Content-Disposition"].startswith("attachment")  # never shown in the page
     assert people["county_dz"].get(preview).status_code == 404
+    case = county.get(f"/cases/{task['instance_id']}").get_data(as_text=True)  # the case page lists its files
+    files = case[case.index('id="files"'):]
+    assert "材料.pdf" in files and preview in files and "（填写并提交备案申请）" in files

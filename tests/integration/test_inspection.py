@@ -118,3 +118,22 @@ def test_the_inspector_works_from_the_inbox_and_the_batch_page_in_the_browser_pa
     assert "督查中" in page.text(f"/batches/{batch_id}")
     assert "督查员1" in Page(app, "county").text(f"/batches/{batch_id}")
     assert Page(app, "inspector2").get(f"/tasks/{task_id}").status_code == 404
+
+
+def test_an_inspector_on_leave_delegates_the_inspection_to_another_inspector(people, batch_id, ctx):
+    """委托 (issue 17) for a personal role: the task stays the appointed inspector's, and the
+    colleague named for the leave sees and completes it on their behalf."""
+    inspector, colleague = people["inspector1"], people["inspector2"]
+    assert people["county"].post(f"/api/batches/{batch_id}/inspections",
+                                 json={"inspector_id": inspector.user["id"]}).status_code == 201
+    task = inspector.only_task("inspect_batch")
+    assert colleague.open_tasks() == []
+    made = inspector.post("/api/delegations", json={"to_user": colleague.user["id"], "starts_on": "2025-09-26",
+                                                    "ends_on": "2025-10-10", "reason": "病假"})
+    assert made.status_code == 201, made.get_json()
+    assert [t["id"] for t in colleague.open_tasks()] == [task["id"]]
+    assert colleague.complete(task["id"], {**ALL_OK, "hand_over": False}).status_code == 200
+    with unit_of_work(ctx) as session:
+        done = session.scalar(select(AuditEvent).where(AuditEvent.action == "complete",
+                                                       AuditEvent.task_name == "inspect_batch"))
+        assert (done.actor_name, done.data["on_behalf_of"]) == ("督查员2", "督查员1")

@@ -61,8 +61,9 @@ def transfer(ctx: Context, user_id: int, task_id: int, to_user_id: int, reason: 
 
 
 def urge(ctx: Context, user_id: int, task_id: int, note: str = "") -> HumanTask:
-    """催办: whoever has claimed the task is told, else everyone whose inbox it lies in. The city
-    urges any open task in the city, a county those in its jurisdiction (access.oversight_filter)."""
+    """催办: whoever holds the task and everyone whose inbox it lies in (their post answers for it)
+    are told. The city urges any open task in the city, a county those in its jurisdiction
+    (access.oversight_filter)."""
     note = (note or "").strip()[:REASON_MAX]
     with unit_of_work(ctx) as session:
         user = session.get(User, user_id)
@@ -82,9 +83,9 @@ def urge(ctx: Context, user_id: int, task_id: int, note: str = "") -> HumanTask:
         due = f"，办理期限{task.due_at:%Y-%m-%d %H:%M}前" if task.due_at else ""
         message = notifications.Message(f"{user.display_name}催办：{task.title}",
                                         f"{task.subject}{due}。{note}".rstrip("。") + "。", f"/tasks/{task.id}")
-        if task.claimed_by:
+        if task.role in access.PERSONAL_ROLES:  # an inspector's task is that inspector's alone
             notifications.to_user(ctx, session, task.claimed_by, message)
-        else:
+        else:  # the holder is one of them
             notifications.to_assignees(ctx, session, task.role, task.jurisdiction_code, task.institution_id, message)
         return task
 

@@ -27,7 +27,8 @@ def messages(api) -> list[str]:
     found = []
     for row in html.split("<tr")[2:]:
         link = re.search(r'href="(/messages/\d+)"', row)
-        found.append(row + (api.get(link.group(1)).headers["Location"] if link else ""))
+        if link:  # a message, not the "暂无消息" row
+            found.append(row + api.get(link.group(1)).headers["Location"])
     return found
 
 
@@ -79,7 +80,7 @@ def test_the_city_urges_an_overdue_task_once_a_day_and_the_county_is_told(people
     assert people["inst1"].post(f"/api/tasks/{task['id']}/urge").status_code == 404
     urged = city.post(f"/api/tasks/{task['id']}/urge", json={"note": "请尽快办理"})
     assert urged.status_code == 200, urged.get_json()
-    for clerk in (county, people["county2"]):  # nobody has claimed it: everyone whose inbox it is in
+    for clerk in (county, people["county2"]):  # everyone whose inbox it lies in
         assert any("催办" in line and f"/tasks/{task['id']}" in line for line in messages(clerk))
     assert city.post(f"/api/tasks/{task['id']}/urge").status_code == 409  # not twice in a day
 
@@ -89,6 +90,7 @@ def test_the_city_urges_an_overdue_task_once_a_day_and_the_county_is_told(people
     back = city.client.post(f"/tasks/{task['id']}/urge", data={"csrf_token": city.headers["X-CSRFToken"],
                                                                 "back": "/lists/overdue"})
     assert back.status_code == 302 and back.headers["Location"].endswith("/lists/overdue")
-    assert len(messages(people["county2"])) == before  # claimed: only its holder is told
+    assert len(messages(people["county2"])) == before + 1  # the holder and the post: the colleague too
+    assert len(messages(people["county_dz"])) == 0  # never another county
     events = city.get(f"/api/cases/{started['instance_id']}/timeline").get_json()["events"]
     assert [(e["action"], e["actor_name"]) for e in events if e["action"] == "urge"] == [("urge", "市局审核员")] * 2

@@ -95,15 +95,19 @@ def urge(ctx: Context, user_id: int, task_id: int, note: str = "") -> HumanTask:
 COPY_ROLES = ("county", "city", "province")
 
 
+def _may_receive_copy(person: User, instance: ProcessInstance) -> bool:
+    return person.is_active and person.role in COPY_ROLES and access.can_see_instance(person, instance)
+
+
 def copy_recipients(ctx: Context, user_id: int, task_id: int) -> list[User]:
     with unit_of_work(ctx) as session:
         read_only(session)
         user = session.get(User, user_id)
         task = _task(session, user, task_id)
         instance = session.get(ProcessInstance, task.instance_id)
-        people = session.scalars(select(User).where(User.role.in_(COPY_ROLES), User.is_active, User.id != user.id)
+        people = session.scalars(select(User).where(User.role.in_(COPY_ROLES), User.id != user.id)
                                  .order_by(User.role, User.display_name))
-        return [person for person in people if access.can_see_instance(person, instance)]
+        return [person for person in people if _may_receive_copy(person, instance)]
 
 
 def copy(ctx: Context, user_id: int, task_id: int, to_user_ids: list[int], note: str = "") -> int:
@@ -121,8 +125,7 @@ def copy(ctx: Context, user_id: int, task_id: int, to_user_ids: list[int], note:
         instance = session.get(ProcessInstance, task.instance_id)
         people = session.scalars(select(User).where(User.id.in_(set(to_user_ids)))).all()
         if len(people) != len(set(to_user_ids)) or any(
-                p.id == user.id or not p.is_active or p.role not in COPY_ROLES
-                or not access.can_see_instance(p, instance) for p in people):
+                p.id == user.id or not _may_receive_copy(p, instance) for p in people):
             raise Invalid({"to_users": "只能抄送给能查看本案件的其他在岗工作人员"})
         now = ctx.clock.now()
         for person in people:

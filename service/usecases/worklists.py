@@ -19,9 +19,7 @@ from .context import Context, unit_of_work
 from .errors import Forbidden
 from .tasks import DUE
 
-STATUS = {"running": "办理中", "completed": "已办结", "ended": "已终止", "error": "异常"}
-ROLE = {"institution": "评价机构", "county": "县（区）人社部门", "city": "市人社部门", "province": "省技能人才中心",
-        "inspector": "督查员"}
+STATUSES = ("running", "completed", "ended", "error")  # a case's; rows carry the code, the pages its name
 WORKING = frozenset({"institution", "county", "city", "province", "inspector"})  # who has tasks and cases
 EXPORT_LIMIT = 100_000  # an export is a list a bureau works with, not a copy of the database
 
@@ -67,6 +65,16 @@ def _text_filter(text: str):
     if ":" in text:
         return ProcessInstance.business_key == text
     return Institution.name.contains(text, autoescape=True)
+
+
+def _filters(query: ListQuery, process, step=None) -> list:
+    """What every list filters alike: the process, the step (where the list has one) and the text."""
+    where = [process == query.process] if query.process else []
+    if step is not None and query.step:
+        where.append(step == query.step)
+    if (text := _text_filter(query.text)) is not None:
+        where.append(text)
+    return where
 
 
 def _dates(column, query: ListQuery) -> list:
@@ -133,13 +141,8 @@ class WorkList:
 # --- 已办: the tasks I completed, with what I decided ------------------------------------------------
 
 def _done(user: User, query: ListQuery, now: datetime) -> Select:
-    where = [AuditEvent.actor_id == user.id, AuditEvent.action == "complete", *_dates(AuditEvent.at, query)]
-    if query.step:
-        where.append(AuditEvent.task_name == query.step)
-    if query.process:
-        where.append(ProcessInstance.process_id == query.process)
-    if (text := _text_filter(query.text)) is not None:
-        where.append(text)
+    where = [AuditEvent.actor_id == user.id, AuditEvent.action == "complete", *_dates(AuditEvent.at, query),
+             *_filters(query, ProcessInstance.process_id, AuditEvent.task_name)]
     return (select(AuditEvent.id, AuditEvent.at, AuditEvent.task_title, AuditEvent.opinion, AuditEvent.data,
                    ProcessInstance.id.label("case"), ProcessInstance.process_id, ProcessInstance.business_key,
                    ProcessInstance.status, Institution.name.label("institution"))
@@ -160,7 +163,7 @@ def _done_row(r, names) -> dict:
     outcome = (r.data or {}).get("outcome") or {}
     return {"case": r.case, "at": r.at, "process": names.get(r.process_id, r.process_id), "step": r.task_title,
             "subject": r.institution or r.business_key, "decision": outcome.get("title", ""),
-            "opinion": r.opinion or "", "status": STATUS.get(r.status, r.status)}
+            "opinion": r.opinion or "", "status": r.status}
 
 
 DONE = WorkList("已办事项", (("at", "办理时间"), ("process", "业务"), ("step", "环节"), ("subject", "事项"),
@@ -179,12 +182,9 @@ def _cases(where: list, query: ListQuery) -> Select:
     if query.step:  # the cases waiting at that step now
         where.append(select(HumanTask.id).where(HumanTask.instance_id == ProcessInstance.id, HumanTask.state == "open",
                                                 HumanTask.name == query.step).exists())
-    if query.process:
-        where.append(ProcessInstance.process_id == query.process)
     if query.status:
         where.append(ProcessInstance.status == query.status)
-    if (text := _text_filter(query.text)) is not None:
-        where.append(text)
+    where += _filters(query, ProcessInstance.process_id)
     return (select(ProcessInstance.id, ProcessInstance.process_id, ProcessInstance.business_key,
                    ProcessInstance.status, ProcessInstance.started_at, ProcessInstance.ended_at,
                    Institution.name.label("institution"), Institution.credit_code, Institution.filing_code,
@@ -198,7 +198,7 @@ def _case_row(r, names) -> dict:
     return {"case": r.id, "process": names.get(r.process_id, r.process_id), "subject": r.institution or r.business_key,
             "credit_code": r.credit_code or "", "filing_code": r.filing_code or "",
             "jurisdiction": r.jurisdiction or "",
-            "status": STATUS.get(r.status, r.status), "open_tasks": r.open_tasks, "started_at": r.started_at,
+            "status": r.status, "open_tasks": r.open_tasks, "started_at": r.started_at,
             "ended_at": r.ended_at}
 
 
@@ -216,14 +216,9 @@ CASES = WorkList("案件查询", CASE_COLUMNS,
 # --- 超期督办: open tasks past or near their deadline ------------------------------------------------
 
 def _oversight(user: User, query: ListQuery, now: datetime) -> Select:
-    where = [access.oversight_filter(user), HumanTask.state == "open"]
-    where.append(DUE["soon" if query.due == "soon" else "overdue"](now))
-    if query.step:
-        where.append(HumanTask.name == query.step)
-    if query.process:
-        where.append(HumanTask.process_id == query.process)
-    if (text := _text_filter(query.text)) is not None:
-        where.append(text)
+    where = [access.oversight_filter(user), HumanTask.state == "open",
+             DUE["soon" if query.due == "soon" else "overdue"](now),
+             *_filters(query, HumanTask.process_id, HumanTask.name)]
     return (select(HumanTask.id, HumanTask.instance_id, HumanTask.process_id, HumanTask.title, HumanTask.subject,
                    HumanTask.role, HumanTask.due_at, HumanTask.created_at, Jurisdiction.name.label("jurisdiction"),
                    User.display_name.label("claimed_by"))
@@ -236,7 +231,7 @@ def _oversight(user: User, query: ListQuery, now: datetime) -> Select:
 
 def _oversight_row(r, names) -> dict:
     return {"task": r.id, "case": r.instance_id, "process": names.get(r.process_id, r.process_id), "step": r.title,
-            "subject": r.subject, "role": ROLE.get(r.role, r.role), "jurisdiction": r.jurisdiction or "",
+            "subject": r.subject, "role": r.role, "jurisdiction": r.jurisdiction or "",
             "claimed_by": r.claimed_by or "", "created_at": r.created_at, "due_at": r.due_at}
 
 
@@ -249,11 +244,8 @@ OVERSIGHT = WorkList("超期督办", (("due_at", "办理期限"), ("process", "�
 
 def _copied(user: User, query: ListQuery, now: datetime) -> Select:
     by = User.__table__.alias("by_user")
-    where = [CaseCopy.user_id == user.id, *_dates(CaseCopy.created_at, query)]
-    if query.process:
-        where.append(ProcessInstance.process_id == query.process)
-    if (text := _text_filter(query.text)) is not None:
-        where.append(text)
+    where = [CaseCopy.user_id == user.id, *_dates(CaseCopy.created_at, query),
+             *_filters(query, ProcessInstance.process_id)]
     return (select(CaseCopy.created_at, CaseCopy.task_title, CaseCopy.note, by.c.display_name.label("by_name"),
                    ProcessInstance.id.label("case"), ProcessInstance.process_id, ProcessInstance.business_key,
                    ProcessInstance.status, Institution.name.label("institution"))
@@ -266,7 +258,7 @@ def _copied(user: User, query: ListQuery, now: datetime) -> Select:
 def _copied_row(r, names) -> dict:
     return {"case": r.case, "at": r.created_at, "by": r.by_name, "process": names.get(r.process_id, r.process_id),
             "step": r.task_title, "subject": r.institution or r.business_key, "note": r.note,
-            "status": STATUS.get(r.status, r.status)}
+            "status": r.status}
 
 
 COPIED = WorkList("抄送我的", (("at", "抄送时间"), ("by", "抄送人"), ("process", "业务"), ("step", "环节"),
@@ -274,6 +266,8 @@ COPIED = WorkList("抄送我的", (("at", "抄送时间"), ("by", "抄送人"), 
                   _copied, _copied_row, roles=frozenset({"county", "city", "province"}))
 
 LISTS = {"done": DONE, "started": STARTED, "copied": COPIED, "cases": CASES, "overdue": OVERSIGHT}
+
+
 def tabs(role: str) -> list[tuple[str, str]]:
     """The lists a role may open, in the order the pages show them."""
     return [(key, worklist.title) for key, worklist in LISTS.items() if role in worklist.roles]

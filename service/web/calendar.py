@@ -46,9 +46,10 @@ def edit():
         abort(404)
     known = calendar_case.years(ctx())
     entered = {year: row for year, _, row in known if row}
+    covered = {year for year, _, _ in known}
     this_year = ctx().today().year
     year = request.values.get("year", type=int) or next(
-        (y for y in (this_year, this_year + 1) if y not in {k for k, _, _ in known}), this_year + 1)
+        (y for y in (this_year, this_year + 1) if y not in covered), this_year + 1)
     text = request.form.get("text") if request.method == "POST" else (
         entered[year].text if year in entered else EXAMPLE.format(y=year))
     error, grid, recounted = None, None, None
@@ -64,11 +65,12 @@ def edit():
                     flash(f"已保存{year}年节假日安排；{len(recounted.tasks)}个待办任务的办理期限"
                           "已按新安排重新计算", "info")
                     known = calendar_case.years(ctx())
+                    covered = {y for y, _, _ in known}
                 grid = year_grid(calendar_case.preview(year, text))
             except DomainError as problem:
                 error = problem.message
-    elif year in entered or year in {k for k, _, _ in known}:
+    elif year in covered:
         grid = year_grid(ctx().current_calendar().arrangement(year))
-    missing = [y for y in (this_year, this_year + 1) if y not in {k for k, _, _ in known}]
+    missing = [y for y in (this_year, this_year + 1) if y not in covered]
     return render_template("calendar.html", known=known, year=year, text=text, error=error, grid=grid,
                            recounted=recounted, missing=missing, can_edit=user.role == "analyst"), 422 if error else 200

@@ -9,7 +9,7 @@ from ..api.schemas import ComplaintIn, ObjectionIn
 from ..processes import complaint as complaints
 from ..processes import filing
 from ..usecases.errors import Conflict, Invalid
-from . import labels
+from . import _reference, labels
 from .auth import ctx
 from .batches import xlsx_download
 
@@ -46,7 +46,6 @@ DIRECTORY_COLUMNS = [sheets.Column(key, title, width=width) for key, title, widt
 
 def _directory_sheet(rows):
     """The public directory as people exchange it, in Chinese column names."""
-    from . import _reference  # the web package's reference data, read once per process
     names = _reference(current_app)
     lines = ([i.filing_code, i.name, labels.KINDS.get(i.kind, i.kind),
               names["jurisdictions"].get(i.jurisdiction_code, ""),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, render_template, request, send_from_directory
+from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from .. import sheets
-from ..usecases import reference, statistics
-from . import labels
+from ..usecases import statistics
+from . import _reference, labels
 from .auth import ctx, current_user, login_required
 from .batches import xlsx_download
 
@@ -52,7 +52,7 @@ def show():
     year = request.args.get("year", type=int) or ctx().today().year
     year = min(max(year, 2000), 2100)
     stats = statistics.compute(ctx(), current_user().id, year)
-    found = tables(stats, reference.jurisdictions(ctx()))
+    found = tables(stats, _reference(current_app)["jurisdictions"])
     if request.args.get("export") == "xlsx":
         return xlsx_download(f"统计-{year}.xlsx", sheets.write_tables(found))
     return render_template("statistics.html", stats=stats, year=year, tables=found, months=MONTHS)

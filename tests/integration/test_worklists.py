@@ -86,7 +86,7 @@ def test_an_overdue_county_task_appears_in_the_citys_overdue_view_on_the_right_d
     clock.set(datetime(2024, 9, 10, 0, 0))
     [row] = rows(city, "/lists/overdue")
     assert row[0] == "2024-09-10 00:00前"
-    assert row[2:6] == ["县区初审", "池州市职业技能培训评价中心 备案申请", "县（区）人社部门", "贵池区"]
+    assert row[2:6] == ["县区初审", "池州市职业技能培训评价中心 备案申请", "县区人社部门", "贵池区"]
     assert len(rows(county, "/lists/overdue")) == 1  # the county watches its own jurisdiction
     assert rows(people["county_dz"], "/lists/overdue") == [["没有符合条件的记录"]]
     assert [t["name"] for t in county.open_tasks(due="overdue")] == ["initial_review"]
